@@ -1,0 +1,953 @@
+//! `feeds.toml`: the raw serde structs that mirror the file, and their
+//! validation into [`Settings`], where URLs are parsed, durations and time
+//! zones resolved, regexes compiled and relative paths made absolute.
+//!
+//! Validation collects every mistake (not just the first) and names its line,
+//! its key and the fix. This module does no I/O besides reading the file.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use crate::error::ConfigError;
+
+/// The default user agent: names the product and where to learn about it.
+pub const DEFAULT_USER_AGENT: &str = concat!(
+    "feedloom/",
+    env!("CARGO_PKG_VERSION"),
+    " (feed aggregator; +https://crates.io/crates/feedloom)"
+);
+
+// ---------------------------------------------------------------------------
+// Raw structs: exactly the file's shape.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    settings: RawSettings,
+    #[serde(default)]
+    output: Vec<Spanned<RawOutput>>,
+    #[serde(default)]
+    source: Vec<Spanned<RawSource>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    output_dir: Option<Spanned<String>>,
+    state_file: Option<Spanned<String>>,
+    user_agent: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    concurrency: Option<Spanned<i64>>,
+    interval: Option<Spanned<String>>,
+    max_items: Option<Spanned<i64>>,
+    max_response_size: Option<Spanned<i64>>,
+    public_url: Option<Spanned<String>>,
+    retention: Option<RawRetention>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    max_age: Option<Spanned<String>>,
+    max_items: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutput {
+    name: Spanned<String>,
+    title: Option<String>,
+    link: Option<Spanned<String>>,
+    description: Option<String>,
+    id: Option<Spanned<String>>,
+    author: Option<String>,
+    formats: Option<Vec<Spanned<String>>>,
+    sources: Option<Vec<Spanned<String>>>,
+    tags: Option<Vec<String>>,
+    max_items: Option<Spanned<i64>>,
+    include: Option<RawFilter>,
+    exclude: Option<RawFilter>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Spanned<String>,
+    kind: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    tags: Option<Vec<String>>,
+    interval: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    max_items: Option<Spanned<i64>>,
+    include: Option<RawFilter>,
+    exclude: Option<RawFilter>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFilter {
+    title: Option<Spanned<String>>,
+    content: Option<Spanned<String>>,
+    author: Option<Spanned<String>>,
+    category: Option<Spanned<String>>,
+}
+
+// ---------------------------------------------------------------------------
+// Validated settings: what the rest of the program uses.
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The config file these settings came from.
+    pub config_path: PathBuf,
+    /// Folder the published files go to.
+    pub output_dir: PathBuf,
+    /// The SQLite state file.
+    pub state_file: PathBuf,
+    /// Sent with every request.
+    pub user_agent: String,
+    /// Total time allowed for one request, body included.
+    pub timeout: Duration,
+    /// Sources fetched at once.
+    pub concurrency: usize,
+    /// Largest response body accepted, in bytes (after decompression).
+    pub max_response_size: u64,
+    /// Where `output/` is served; self links are built from it.
+    pub public_url: Url,
+    /// How long and how many items per source the state keeps.
+    pub retention: Retention,
+    /// The merged feeds to publish.
+    pub outputs: Vec<Output>,
+    /// Where items come from.
+    pub sources: Vec<SourceConfig>,
+}
+
+/// How much history the state keeps, so outputs do not lose items just
+/// because a source rotated them out of its own feed.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Items older than this (by published date) are dropped, unless their
+    /// source still lists them.
+    pub max_age: Duration,
+    /// At most this many items are kept per source.
+    pub max_items: usize,
+}
+
+/// The document formats an output can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Format {
+    /// RSS 2.0, `NAME.rss`.
+    Rss,
+    /// Atom 1.0, `NAME.atom`.
+    Atom,
+    /// JSON Feed 1.1, `NAME.json`.
+    Json,
+}
+
+impl Format {
+    /// The file extension, which is also the name used in `formats = [..]`.
+    #[must_use]
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Rss => "rss",
+            Format::Atom => "atom",
+            Format::Json => "json",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+/// One `[[output]]`: a merged feed.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// File stem under the output folder.
+    pub name: String,
+    /// Feed title.
+    pub title: String,
+    /// The site the feed is about (channel link).
+    pub link: Url,
+    /// Feed description.
+    pub description: String,
+    /// Stable feed id (Atom `<id>`).
+    pub id: String,
+    /// Feed-level author, so Atom entries without one stay valid.
+    pub author: String,
+    /// Formats to write, sorted and without repeats.
+    pub formats: Vec<Format>,
+    /// Only items from these sources (by name); `None` with no tags means all.
+    pub sources: Option<BTreeSet<String>>,
+    /// Only items from sources carrying one of these tags.
+    pub tags: Option<BTreeSet<String>>,
+    /// How many of the newest items to publish.
+    pub max_items: usize,
+    /// Which items to keep and drop.
+    pub filter: Filter,
+}
+
+impl Output {
+    /// Whether items of the given source belong in this output.
+    #[must_use]
+    pub fn wants(&self, source: &SourceConfig) -> bool {
+        match (&self.sources, &self.tags) {
+            (None, None) => true,
+            (names, tags) => {
+                names.as_ref().is_some_and(|n| n.contains(&source.name))
+                    || tags
+                        .as_ref()
+                        .is_some_and(|t| source.tags.iter().any(|tag| t.contains(tag)))
+            }
+        }
+    }
+}
+
+/// Where a source's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// Fetched over HTTP(S).
+    Url(Url),
+    /// Read from disk (relative paths already resolved against the config folder).
+    Path(PathBuf),
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Url(u) => f.write_str(u.as_str()),
+            Location::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+impl Location {
+    /// The location as a URL: itself, or `file://` for a path. Used as the
+    /// base for relative links and as the attribution's feed URL.
+    #[must_use]
+    #[allow(clippy::missing_panics_doc)] // "file:///" always parses.
+    pub fn as_url(&self) -> Url {
+        match self {
+            Location::Url(u) => u.clone(),
+            Location::Path(p) => {
+                Url::from_file_path(p).unwrap_or_else(|()| Url::parse("file:///").expect("static"))
+            }
+        }
+    }
+}
+
+/// The kinds of source. Only `feed` exists so far; the enum is where
+/// `scrape` and `files` will go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// RSS, Atom or JSON Feed.
+    Feed,
+}
+
+/// One `[[source]]`.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// Unique name; used in attribution and in messages.
+    pub name: String,
+    /// What kind of source.
+    pub kind: SourceKind,
+    /// Where to read it.
+    pub location: Location,
+    /// Tags that outputs can select on.
+    pub tags: Vec<String>,
+    /// Time between fetches.
+    pub interval: Duration,
+    /// Zone for dates written without an offset.
+    pub timezone: Tz,
+    /// Keep at most this many entries per fetch (newest first); `None`: all.
+    pub max_items: Option<usize>,
+    /// Which entries to keep.
+    pub filter: Filter,
+}
+
+/// Include/exclude regexes on an item's fields.
+///
+/// An item passes when it matches at least one `include` pattern (if any
+/// are given) and no `exclude` pattern.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Keep only items matching one of these.
+    pub include: FieldPatterns,
+    /// Drop items matching any of these.
+    pub exclude: FieldPatterns,
+}
+
+/// One regex per item field, each optional.
+#[derive(Debug, Clone, Default)]
+pub struct FieldPatterns {
+    /// Matched against the plain-text title.
+    pub title: Option<Regex>,
+    /// Matched against the summary and the content HTML.
+    pub content: Option<Regex>,
+    /// Matched against each author name.
+    pub author: Option<Regex>,
+    /// Matched against each category.
+    pub category: Option<Regex>,
+}
+
+impl FieldPatterns {
+    fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.content.is_none()
+            && self.author.is_none()
+            && self.category.is_none()
+    }
+
+    /// Whether any given pattern matches its field.
+    fn matches(&self, fields: &FilterFields<'_>) -> bool {
+        fn hit<'v>(re: Option<&Regex>, mut values: impl Iterator<Item = &'v str>) -> bool {
+            re.is_some_and(|re| values.any(|v| re.is_match(v)))
+        }
+        hit(self.title.as_ref(), std::iter::once(fields.title))
+            || hit(self.content.as_ref(), fields.content.iter().copied())
+            || hit(
+                self.author.as_ref(),
+                fields.authors.iter().map(String::as_str),
+            )
+            || hit(
+                self.category.as_ref(),
+                fields.categories.iter().map(String::as_str),
+            )
+    }
+}
+
+/// The fields of an item a [`Filter`] looks at.
+#[derive(Debug)]
+pub struct FilterFields<'a> {
+    /// Plain-text title.
+    pub title: &'a str,
+    /// Summary and content HTML.
+    pub content: Vec<&'a str>,
+    /// Author names.
+    pub authors: &'a [String],
+    /// Categories.
+    pub categories: &'a [String],
+}
+
+impl Filter {
+    /// Whether the item passes this filter.
+    #[must_use]
+    pub fn accepts(&self, fields: &FilterFields<'_>) -> bool {
+        (self.include.is_empty() || self.include.matches(fields)) && !self.exclude.matches(fields)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Loading and validation.
+
+/// Reads and validates a config file.
+///
+/// # Errors
+/// [`ConfigError::Read`] when the file cannot be read, [`ConfigError::Invalid`]
+/// listing every mistake otherwise.
+pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// Validates config text; `path` locates relative paths and names the file in errors.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] listing every mistake.
+pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
+    let mut v = Validator {
+        text,
+        // Absolute, so `file://` URLs and messages do not depend on the
+        // folder the command was started from.
+        base_dir: std::path::absolute(
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )
+        .unwrap_or_else(|_| PathBuf::from(".")),
+        problems: Vec::new(),
+    };
+    let raw: RawConfig = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let line = e.span().map_or(0, |s| v.line(s.start));
+            let fix = syntax_fix(e.message());
+            let message = e.message().trim().replace('\n', " ");
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                problems: vec![format!("line {line}: {message}{fix}")],
+            });
+        }
+    };
+    let settings = v.settings(&raw, path);
+    if v.problems.is_empty() {
+        Ok(settings)
+    } else {
+        Err(ConfigError::Invalid {
+            path: path.to_owned(),
+            problems: v.problems,
+        })
+    }
+}
+
+/// A hint for the commonest syntax mistakes toml reports.
+fn syntax_fix(message: &str) -> &'static str {
+    if message.contains("unknown field") {
+        "; remove the key or correct its spelling (the README lists every key)"
+    } else if message.contains("missing field") {
+        "; add the key"
+    } else if message.contains("invalid type") {
+        "; check the value's type (strings need quotes, lists need [ ])"
+    } else {
+        ""
+    }
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    base_dir: PathBuf,
+    problems: Vec<String>,
+}
+
+impl Validator<'_> {
+    /// 1-based line of a byte offset.
+    fn line(&self, offset: usize) -> usize {
+        self.text
+            .get(..offset)
+            .map_or(0, |t| t.bytes().filter(|b| *b == b'\n').count())
+            + 1
+    }
+
+    fn problem<T>(&mut self, at: &Spanned<T>, key: &str, what: impl fmt::Display) {
+        let line = self.line(at.span().start);
+        self.problems
+            .push(format!("line {line}: key `{key}`: {what}"));
+    }
+
+    fn duration(&mut self, value: &Spanned<String>, key: &str) -> Option<Duration> {
+        match humantime::parse_duration(value.get_ref().trim()) {
+            Ok(d) if !d.is_zero() => Some(d),
+            Ok(_) => {
+                self.problem(value, key, "must be longer than zero, e.g. \"30m\"");
+                None
+            }
+            Err(e) => {
+                self.problem(
+                    value,
+                    key,
+                    format_args!(
+                        "`{}` is not a duration ({e}); write e.g. \"90s\", \"15m\", \"2h\" or \"30d\"",
+                        value.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn count(&mut self, value: &Spanned<i64>, key: &str) -> Option<usize> {
+        match usize::try_from(*value.get_ref()) {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                self.problem(value, key, "must be a whole number above zero");
+                None
+            }
+        }
+    }
+
+    fn url(&mut self, value: &Spanned<String>, key: &str) -> Option<Url> {
+        match Url::parse(value.get_ref().trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+            Ok(u) => {
+                self.problem(
+                    value,
+                    key,
+                    format_args!(
+                        "`{}` uses scheme `{}`; use an http:// or https:// URL (for local files use `path`)",
+                        value.get_ref(),
+                        u.scheme()
+                    ),
+                );
+                None
+            }
+            Err(e) => {
+                self.problem(
+                    value,
+                    key,
+                    format_args!(
+                        "`{}` is not a valid URL ({e}); write a full URL such as \"https://example.org/feed.xml\"",
+                        value.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn regex(&mut self, value: Option<&Spanned<String>>, key: &str) -> Option<Regex> {
+        let value = value?;
+        match Regex::new(value.get_ref()) {
+            Ok(re) => Some(re),
+            Err(e) => {
+                let first = e.to_string().lines().last().unwrap_or_default().to_owned();
+                self.problem(
+                    value,
+                    key,
+                    format_args!(
+                        "`{}` is not a valid regex ({}); escape special characters with \\\\",
+                        value.get_ref(),
+                        first.trim()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn patterns(&mut self, raw: Option<&RawFilter>, key: &str) -> FieldPatterns {
+        let Some(raw) = raw else {
+            return FieldPatterns::default();
+        };
+        FieldPatterns {
+            title: self.regex(raw.title.as_ref(), &format!("{key}.title")),
+            content: self.regex(raw.content.as_ref(), &format!("{key}.content")),
+            author: self.regex(raw.author.as_ref(), &format!("{key}.author")),
+            category: self.regex(raw.category.as_ref(), &format!("{key}.category")),
+        }
+    }
+
+    fn path(&self, value: &str) -> PathBuf {
+        let p = Path::new(value);
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    fn settings(&mut self, raw: &RawConfig, config_path: &Path) -> Settings {
+        let s = &raw.settings;
+        let output_dir = self.path(s.output_dir.as_ref().map_or("output", |v| v.get_ref()));
+        let state_file = self.path(
+            s.state_file
+                .as_ref()
+                .map_or("state/feedloom.db", |v| v.get_ref()),
+        );
+        let user_agent = s
+            .user_agent
+            .as_ref()
+            .map_or_else(|| DEFAULT_USER_AGENT.to_owned(), |v| v.get_ref().clone());
+        let timeout = s
+            .timeout
+            .as_ref()
+            .and_then(|v| self.duration(v, "settings.timeout"))
+            .unwrap_or(Duration::from_secs(30));
+        let concurrency = s
+            .concurrency
+            .as_ref()
+            .and_then(|v| self.count(v, "settings.concurrency"))
+            .unwrap_or(16);
+        let interval = s
+            .interval
+            .as_ref()
+            .and_then(|v| self.duration(v, "settings.interval"))
+            .unwrap_or(Duration::from_mins(30));
+        let default_max_items = s
+            .max_items
+            .as_ref()
+            .and_then(|v| self.count(v, "settings.max_items"))
+            .unwrap_or(200);
+        let max_response_size = s
+            .max_response_size
+            .as_ref()
+            .and_then(|v| self.count(v, "settings.max_response_size"))
+            .unwrap_or(10 * 1024 * 1024) as u64;
+        let public_url = s
+            .public_url
+            .as_ref()
+            .and_then(|v| self.url(v, "settings.public_url"))
+            .map_or_else(
+                || Url::parse("http://127.0.0.1:8080/").expect("static"),
+                with_trailing_slash,
+            );
+        let retention = Retention {
+            max_age: s
+                .retention
+                .as_ref()
+                .and_then(|r| r.max_age.as_ref())
+                .and_then(|v| self.duration(v, "settings.retention.max_age"))
+                .unwrap_or(Duration::from_hours(8760)),
+            max_items: s
+                .retention
+                .as_ref()
+                .and_then(|r| r.max_items.as_ref())
+                .and_then(|v| self.count(v, "settings.retention.max_items"))
+                .unwrap_or(1000),
+        };
+
+        let sources = self.sources(&raw.source, interval);
+        let outputs = self.outputs(&raw.output, &sources, default_max_items);
+        Settings {
+            config_path: config_path.to_owned(),
+            output_dir,
+            state_file,
+            user_agent,
+            timeout,
+            concurrency,
+            max_response_size,
+            public_url,
+            retention,
+            outputs,
+            sources,
+        }
+    }
+
+    fn sources(
+        &mut self,
+        raw: &[Spanned<RawSource>],
+        default_interval: Duration,
+    ) -> Vec<SourceConfig> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for spanned in raw {
+            let r = spanned.get_ref();
+            let name = r.name.get_ref().trim().to_owned();
+            if name.is_empty() {
+                self.problem(&r.name, "source.name", "must not be empty");
+            } else if !seen.insert(name.clone()) {
+                self.problem(
+                    &r.name,
+                    "source.name",
+                    format_args!(
+                        "`{name}` is used by another source; give each source its own name"
+                    ),
+                );
+            }
+            let kind = match r.kind.as_ref().map(|k| k.get_ref().as_str()) {
+                None | Some("feed") => Some(SourceKind::Feed),
+                Some(other) => {
+                    let at = r.kind.as_ref().expect("matched Some");
+                    self.problem(
+                        at,
+                        "source.kind",
+                        format_args!(
+                            "`{other}` is not a source kind this version reads; use \"feed\""
+                        ),
+                    );
+                    None
+                }
+            };
+            let location = match (&r.url, &r.path) {
+                (Some(url), None) => self.url(url, "source.url").map(Location::Url),
+                (None, Some(path)) => Some(Location::Path(self.path(path.get_ref()))),
+                (Some(url), Some(_)) => {
+                    self.problem(
+                        url,
+                        "source.url",
+                        format_args!("source `{name}` has both `url` and `path`; keep one"),
+                    );
+                    None
+                }
+                (None, None) => {
+                    self.problem(
+                        &r.name,
+                        "source.url",
+                        format_args!(
+                            "source `{name}` needs `url = \"https://…\"` or `path = \"file.xml\"`"
+                        ),
+                    );
+                    None
+                }
+            };
+            let interval = r
+                .interval
+                .as_ref()
+                .and_then(|v| self.duration(v, "source.interval"))
+                .unwrap_or(default_interval);
+            let timezone = match &r.timezone {
+                None => Tz::UTC,
+                Some(tz) => tz.get_ref().parse::<Tz>().unwrap_or_else(|_| {
+                    self.problem(
+                        tz,
+                        "source.timezone",
+                        format_args!("`{}` is not a time zone; use an IANA name such as \"Europe/Berlin\" or \"UTC\"", tz.get_ref()),
+                    );
+                    Tz::UTC
+                }),
+            };
+            let max_items = r
+                .max_items
+                .as_ref()
+                .and_then(|v| self.count(v, "source.max_items"));
+            let filter = Filter {
+                include: self.patterns(r.include.as_ref(), "source.include"),
+                exclude: self.patterns(r.exclude.as_ref(), "source.exclude"),
+            };
+            if let (Some(kind), Some(location)) = (kind, location) {
+                out.push(SourceConfig {
+                    name,
+                    kind,
+                    location,
+                    tags: r.tags.clone().unwrap_or_default(),
+                    interval,
+                    timezone,
+                    max_items,
+                    filter,
+                });
+            }
+        }
+        out
+    }
+
+    fn outputs(
+        &mut self,
+        raw: &[Spanned<RawOutput>],
+        sources: &[SourceConfig],
+        default_max_items: usize,
+    ) -> Vec<Output> {
+        let known: HashSet<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for spanned in raw {
+            let r = spanned.get_ref();
+            let name = r.name.get_ref().trim().to_owned();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                || name.starts_with('.')
+            {
+                self.problem(
+                    &r.name,
+                    "output.name",
+                    format_args!("`{name}` is used as a file name; use letters, digits, `-`, `_` and `.` only"),
+                );
+            } else if !seen.insert(name.clone()) {
+                self.problem(
+                    &r.name,
+                    "output.name",
+                    format_args!(
+                        "`{name}` is used by another output; give each output its own name"
+                    ),
+                );
+            }
+            let link = r
+                .link
+                .as_ref()
+                .and_then(|v| self.url(v, "output.link"))
+                .unwrap_or_else(|| Url::parse("http://127.0.0.1:8080/").expect("static"));
+            let id = match &r.id {
+                Some(id) => if Url::parse(id.get_ref()).is_ok() { id.get_ref().clone() } else {
+                    self.problem(id, "output.id", "must be an absolute URI, e.g. \"urn:uuid:…\" or \"https://example.org/feeds/all\"");
+                    String::new()
+                },
+                None => derived_feed_id(&name, &link),
+            };
+            let mut formats = BTreeSet::new();
+            for f in r.formats.iter().flatten() {
+                match f.get_ref().as_str() {
+                    "rss" => {
+                        formats.insert(Format::Rss);
+                    }
+                    "atom" => {
+                        formats.insert(Format::Atom);
+                    }
+                    "json" => {
+                        formats.insert(Format::Json);
+                    }
+                    other => self.problem(
+                        f,
+                        "output.formats",
+                        format_args!(
+                            "`{other}` is not a format; use any of \"rss\", \"atom\", \"json\""
+                        ),
+                    ),
+                }
+            }
+            if r.formats.is_none() {
+                formats.extend([Format::Rss, Format::Atom, Format::Json]);
+            }
+            let mut names = BTreeSet::new();
+            for s in r.sources.iter().flatten() {
+                if known.contains(s.get_ref().as_str()) {
+                    names.insert(s.get_ref().clone());
+                } else {
+                    self.problem(
+                        s,
+                        "output.sources",
+                        format_args!(
+                            "no source is named `{}`; use the `name` of a [[source]] block",
+                            s.get_ref()
+                        ),
+                    );
+                }
+            }
+            let max_items = r
+                .max_items
+                .as_ref()
+                .and_then(|v| self.count(v, "output.max_items"))
+                .unwrap_or(default_max_items);
+            let filter = Filter {
+                include: self.patterns(r.include.as_ref(), "output.include"),
+                exclude: self.patterns(r.exclude.as_ref(), "output.exclude"),
+            };
+            let title = r.title.clone().unwrap_or_else(|| name.clone());
+            out.push(Output {
+                description: r
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| format!("{title}, merged by feedloom")),
+                author: r.author.clone().unwrap_or_else(|| title.clone()),
+                title,
+                link,
+                id,
+                formats: formats.into_iter().collect(),
+                sources: r.sources.as_ref().map(|_| names),
+                tags: r.tags.as_ref().map(|t| t.iter().cloned().collect()),
+                max_items,
+                filter,
+                name,
+            });
+        }
+        out
+    }
+}
+
+fn with_trailing_slash(mut url: Url) -> Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
+}
+
+/// A stable Atom id for an output that does not set one: a name-based UUID,
+/// so it never changes while the name and link stay the same.
+fn derived_feed_id(name: &str, link: &Url) -> String {
+    let key = format!("feedloom-output:{link}:{name}");
+    format!(
+        "urn:uuid:{}",
+        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, key.as_bytes())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<String> {
+        match parse(text, Path::new("/tmp/feeds.toml")) {
+            Ok(_) => Vec::new(),
+            Err(ConfigError::Invalid { problems, .. }) => problems,
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+
+    #[test]
+    fn minimal_config_resolves_defaults_and_relative_paths() {
+        let s = parse(
+            "[[source]]\nname = \"a\"\npath = \"feeds/a.xml\"\n[[output]]\nname = \"all\"\n",
+            Path::new("/srv/loom/feeds.toml"),
+        )
+        .unwrap();
+        assert_eq!(s.output_dir, PathBuf::from("/srv/loom/output"));
+        assert_eq!(s.state_file, PathBuf::from("/srv/loom/state/feedloom.db"));
+        assert_eq!(
+            s.sources[0].location,
+            Location::Path(PathBuf::from("/srv/loom/feeds/a.xml"))
+        );
+        assert_eq!(
+            s.outputs[0].formats,
+            vec![Format::Rss, Format::Atom, Format::Json]
+        );
+        assert_eq!(s.outputs[0].max_items, 200);
+        assert!(s.outputs[0].id.starts_with("urn:uuid:"));
+    }
+
+    #[test]
+    fn unknown_key_names_its_line() {
+        let p = problems("[settings]\noutput_dir = \"o\"\nouptut = 1\n");
+        assert_eq!(p.len(), 1);
+        assert!(p[0].starts_with("line 3:"), "{p:?}");
+        assert!(p[0].contains("ouptut"), "{p:?}");
+    }
+
+    #[test]
+    fn every_mistake_is_reported_with_line_and_key() {
+        let text = r#"
+[settings]
+interval = "often"
+
+[[source]]
+name = "a"
+url = "not a url"
+
+[[source]]
+name = "a"
+path = "x.xml"
+timezone = "Mars/Olympus"
+
+[[source]]
+name = "b"
+url = "https://example.org/feed"
+include = { title = "(unclosed" }
+
+[[output]]
+name = "all"
+sources = ["a", "nobody"]
+formats = ["rss", "pdf"]
+"#;
+        let p = problems(text);
+        let has = |line: usize, key: &str| {
+            p.iter()
+                .any(|m| m.starts_with(&format!("line {line}: key `{key}`")))
+        };
+        assert!(has(3, "settings.interval"), "{p:#?}");
+        assert!(has(7, "source.url"), "{p:#?}");
+        assert!(has(10, "source.name"), "{p:#?}");
+        assert!(has(12, "source.timezone"), "{p:#?}");
+        assert!(has(17, "source.include.title"), "{p:#?}");
+        assert!(has(21, "output.sources"), "{p:#?}");
+        assert!(has(22, "output.formats"), "{p:#?}");
+        assert_eq!(p.len(), 7, "{p:#?}");
+    }
+
+    #[test]
+    fn filter_include_and_exclude() {
+        let filter = Filter {
+            include: FieldPatterns {
+                title: Some(Regex::new("(?i)rust").unwrap()),
+                ..FieldPatterns::default()
+            },
+            exclude: FieldPatterns {
+                category: Some(Regex::new("^sponsored$").unwrap()),
+                ..FieldPatterns::default()
+            },
+        };
+        let fields = |title, cats: &'static [String]| FilterFields {
+            title,
+            content: vec![],
+            authors: &[],
+            categories: cats,
+        };
+        assert!(filter.accepts(&fields("Rust 2.0 released", &[])));
+        assert!(!filter.accepts(&fields("Go 2.0 released", &[])));
+        let sponsored: &'static [String] = Box::leak(Box::new(["sponsored".to_owned()]));
+        assert!(!filter.accepts(&fields("Rust ad", sponsored)));
+    }
+}

@@ -1,0 +1,162 @@
+//! The error types of each pipeline stage. Every variant carries what a
+//! person needs to act on the message alone: the source name, the URL or
+//! path, the line of `feeds.toml`.
+
+use std::path::PathBuf;
+
+/// A problem with `feeds.toml`: reading it, its syntax, or a value in it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read at all.
+    #[error("reading {path}")]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// Why it could not be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// One or more mistakes, each already formatted with its line and fix.
+    #[error("{path} has {} mistake{}:\n{}", .problems.len(), if .problems.len() == 1 { "" } else { "s" }, .problems.join("\n"))]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// Every mistake found, one line each: "line N: key `k`: what is wrong; the fix".
+        problems: Vec<String>,
+    },
+}
+
+/// Why one source could not be read this cycle. Always names the source.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The request itself failed (connection, timeout, TLS, too many redirects).
+    #[error("source `{source_name}`: fetching {url}: {message}")]
+    Http {
+        /// The source's name from `feeds.toml`.
+        source_name: String,
+        /// The URL requested.
+        url: String,
+        /// The cause, flattened so the message stands alone.
+        message: String,
+    },
+    /// The server answered with an error status.
+    #[error("source `{source_name}`: {url} answered HTTP {status}")]
+    Status {
+        /// The source's name.
+        source_name: String,
+        /// The URL requested.
+        url: String,
+        /// The HTTP status code.
+        status: u16,
+    },
+    /// A limit from `[settings]` was crossed.
+    #[error("source `{source_name}`: {what} exceeds the limit of {limit}")]
+    Limit {
+        /// The source's name.
+        source_name: String,
+        /// What crossed the limit, e.g. "response body".
+        what: String,
+        /// The limit, human readable.
+        limit: String,
+    },
+    /// A local file could not be read.
+    #[error("source `{source_name}`: reading {path}")]
+    File {
+        /// The source's name.
+        source_name: String,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bytes are not a feed we can read.
+    #[error("source `{source_name}`: {location} is not a readable feed: {message}")]
+    Parse {
+        /// The source's name.
+        source_name: String,
+        /// The URL or path the bytes came from.
+        location: String,
+        /// What the parser reported.
+        message: String,
+    },
+}
+
+/// A failure of the SQLite state file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Opening or creating the state file.
+    #[error("opening state file {path}")]
+    Open {
+        /// The state file.
+        path: PathBuf,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Creating the folder that holds the state file.
+    #[error("creating state folder {path}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A query failed.
+    #[error("state file query: {context}")]
+    Query {
+        /// What was being done.
+        context: &'static str,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+}
+
+/// A failure while writing an output file.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// Writing (or creating the folder for) an output file.
+    #[error("writing {path}")]
+    Write {
+        /// The file being written.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serializing a feed document.
+    #[error("building output `{output}` as {format}: {message}")]
+    Build {
+        /// The output's name.
+        output: String,
+        /// "rss", "atom" or "json".
+        format: &'static str,
+        /// What the serializer reported.
+        message: String,
+    },
+    /// Reading items from the state file.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Shorthand used by the store.
+pub(crate) fn query(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Query { context, source }
+}
+
+/// Why a whole run could not publish (exit code 1). A failing source is
+/// not one of these: it is reported and the run goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The state file could not be opened or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An output could not be written.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// The HTTP client could not be built.
+    #[error("setting up the HTTP client: {0}")]
+    Client(String),
+}

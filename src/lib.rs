@@ -1,0 +1,40 @@
+//! feedloom weaves many sources into a few clean feeds: it reads RSS, Atom
+//! and JSON feeds, normalizes every article (UTC dates, plain titles, safe
+//! HTML, canonical links, attribution), remembers them in a SQLite state
+//! file, and publishes merged RSS 2.0, Atom 1.0 and JSON Feed files.
+//!
+//! # Layout
+//! - [`config`]: `feeds.toml` into validated [`config::Settings`].
+//! - [`model`]: the nouns handed between stages ([`model::Article`], [`model::Fetched`]).
+//! - [`source`]: reading each source kind (HTTP or disk, charset, feed-rs).
+//! - [`normalize`]: dates, links, sanitizing, filters, in one visible order.
+//! - [`store`]: the SQLite state: items, first-seen times, validators, health.
+//! - [`publish`]: RSS, Atom and JSON Feed writers and atomic file writes.
+//! - [`run`]: one cycle, [`run::run_once`].
+//! - [`error`]: one error enum per stage.
+//!
+//! # Example
+//! ```
+//! let text = r#"
+//! [[source]]
+//! name = "Example blog"
+//! url = "https://blog.example.org/feed.xml"
+//!
+//! [[output]]
+//! name = "all"
+//! formats = ["rss", "atom"]
+//! "#;
+//! let settings = feedloom::config::parse(text, std::path::Path::new("/srv/feeds.toml")).unwrap();
+//! assert_eq!(settings.sources[0].name, "Example blog");
+//! assert_eq!(settings.outputs[0].formats.len(), 2);
+//! assert_eq!(settings.output_dir, std::path::Path::new("/srv/output"));
+//! ```
+
+pub mod config;
+pub mod error;
+pub mod model;
+pub mod normalize;
+pub mod publish;
+pub mod run;
+pub mod source;
+pub mod store;

@@ -1,0 +1,129 @@
+//! The nouns handed between pipeline stages: what a source produced
+//! ([`Fetched`]), one normalized [`Article`], and where its date came from.
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+/// Where an article's `published` instant came from, recorded so a reader of
+/// the state (and of the JSON Feed) knows how far to trust it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateSource {
+    /// The feed entry's published (or, failing that, updated) date.
+    Feed,
+    /// No usable date: the first time feedloom saw the item.
+    FirstSeen,
+}
+
+impl DateSource {
+    /// The name stored in the state file and published in JSON Feed.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateSource::Feed => "feed",
+            DateSource::FirstSeen => "first-seen",
+        }
+    }
+
+    /// The inverse of [`DateSource::as_str`]; unknown names read as first-seen.
+    #[must_use]
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "feed" => DateSource::Feed,
+            _ => DateSource::FirstSeen,
+        }
+    }
+}
+
+/// One normalized article, as every source kind produces it.
+///
+/// Text fields are final: `title` is plain text, `summary` and `content` are
+/// sanitized HTML with absolute URLs, `link` is canonical.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Article {
+    /// The source's own id for the entry (RSS guid, Atom id, JSON id), if it
+    /// gave one. Used to recognise the entry on the next fetch.
+    pub guid: Option<String>,
+    /// Canonical absolute link to the original article.
+    pub link: Option<Url>,
+    /// Plain-text title (may be empty: some feeds have none).
+    pub title: String,
+    /// Sanitized HTML summary.
+    pub summary: Option<String>,
+    /// Sanitized HTML body.
+    pub content: Option<String>,
+    /// Author names.
+    pub authors: Vec<String>,
+    /// Category names.
+    pub categories: Vec<String>,
+    /// Credit line (photo or source credit), plain text.
+    pub credit: Option<String>,
+    /// When it was published; `None` until the store fills in first-seen.
+    pub published: Option<DateTime<Utc>>,
+    /// When it was last updated, if the source says.
+    pub updated: Option<DateTime<Utc>>,
+    /// Where `published` came from.
+    pub date_source: DateSource,
+}
+
+impl Article {
+    /// The key that recognises this entry within its source across fetches:
+    /// the source's guid, else the canonical link, else a hash of its text.
+    /// Why this order: guids are the source's promise of identity; links
+    /// change less than titles; a content hash is the last resort for
+    /// entries that have neither.
+    #[must_use]
+    pub fn source_key(&self) -> String {
+        if let Some(guid) = &self.guid {
+            return format!("guid:{guid}");
+        }
+        if let Some(link) = &self.link {
+            return format!("link:{link}");
+        }
+        format!(
+            "hash:{}",
+            crate::normalize::link::digest(&[
+                &self.title,
+                self.summary.as_deref().unwrap_or_default(),
+                self.content.as_deref().unwrap_or_default(),
+            ])
+        )
+    }
+}
+
+/// What the source says about itself, kept for attribution.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceMeta {
+    /// The feed's own title.
+    pub title: Option<String>,
+    /// The site the feed belongs to.
+    pub site_link: Option<Url>,
+    /// The feed's own id (Atom id), used in Atom `<source>`.
+    pub feed_id: Option<String>,
+}
+
+/// HTTP validators for the next conditional GET (or a content hash for local files).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// `ETag` as the server sent it.
+    pub etag: Option<String>,
+    /// `Last-Modified` as the server sent it.
+    pub last_modified: Option<String>,
+}
+
+/// One source's result for this cycle.
+// One value per source per cycle, moved once: boxing the big variant buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Fetched {
+    /// New content: its articles (normalized) and what to send next time.
+    Updated {
+        /// The articles, newest first as far as the source ordered them.
+        articles: Vec<Article>,
+        /// The feed's own description of itself.
+        meta: SourceMeta,
+        /// Validators for the next request.
+        validators: Validators,
+    },
+    /// 304 Not Modified (or an unchanged local file): keep what we have.
+    NotModified,
+}

@@ -1,0 +1,138 @@
+//! Text and HTML made safe to publish: titles become plain text, summaries
+//! and bodies pass an allowlist (ammonia) with relative URLs made absolute,
+//! and characters XML 1.0 forbids are dropped so every output stays
+//! well-formed whatever came in.
+
+use ammonia::{Builder, UrlRelative};
+use scraper::Html;
+use url::Url;
+
+/// Whether XML 1.0 allows the character in a document.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Drops characters that XML 1.0 forbids (control characters, U+FFFE/FFFF).
+#[must_use]
+pub fn xml_safe(text: &str) -> String {
+    text.chars().filter(|c| is_xml_char(*c)).collect()
+}
+
+/// Collapses runs of whitespace to one space and trims the ends.
+#[must_use]
+pub fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Plain text from a title or name that may hold markup or entities:
+/// tags stripped, entities decoded, whitespace collapsed.
+#[must_use]
+pub fn plain_text(input: &str) -> String {
+    let text = if input.contains(['<', '&']) {
+        let fragment = Html::parse_fragment(input);
+        fragment.root_element().text().collect::<String>()
+    } else {
+        input.to_owned()
+    };
+    collapse_whitespace(&xml_safe(&text))
+}
+
+/// Sanitizes HTML for one base URL. Built once per feed (or per `xml:base`),
+/// since the allowlist setup is not free.
+pub struct Sanitizer {
+    builder: Builder<'static>,
+}
+
+impl Sanitizer {
+    /// A sanitizer that rewrites relative URLs against `base`.
+    #[must_use]
+    pub fn new(base: Option<&Url>) -> Self {
+        let mut builder = Builder::default();
+        builder.url_relative(match base {
+            Some(base) => UrlRelative::RewriteWithBase(base.clone()),
+            // With nothing to resolve against, a relative URL would mean
+            // something different in every reader: drop it.
+            None => UrlRelative::Deny,
+        });
+        Self { builder }
+    }
+
+    /// Sanitized HTML, or `None` when nothing visible is left.
+    #[must_use]
+    pub fn html(&self, input: &str) -> Option<String> {
+        let clean = self.builder.clean(&xml_safe(input)).to_string();
+        let clean = clean.trim();
+        (!clean.is_empty()).then(|| clean.to_owned())
+    }
+}
+
+/// Escapes plain text for use as HTML (a text-typed summary becomes HTML).
+#[must_use]
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_become_plain_text() {
+        assert_eq!(
+            plain_text("  Rust &amp; <b>Go</b>\n\t news "),
+            "Rust & Go news"
+        );
+        assert_eq!(plain_text("Caf&eacute; &#8220;open&#8221;"), "Café “open”");
+        assert_eq!(plain_text("A <script>alert(1)</script>B"), "A alert(1)B");
+        assert_eq!(plain_text("bell\u{7}char"), "bellchar");
+        assert_eq!(plain_text("5 > 3"), "5 > 3");
+    }
+
+    #[test]
+    fn html_loses_active_content_and_gains_absolute_urls() {
+        let base = Url::parse("https://example.org/blog/").unwrap();
+        let s = Sanitizer::new(Some(&base));
+        let out = s
+            .html(
+                r#"<p onclick="x()">Hi <a href="post.html">post</a> <a href="javascript:alert(1)">bad</a></p>
+<script>alert(1)</script><style>p{}</style><iframe src="https://evil.example/"></iframe>
+<img src="/img/a.png" onerror="x()"><object data="x"></object>"#,
+            )
+            .unwrap();
+        for banned in [
+            "onclick",
+            "script",
+            "style",
+            "iframe",
+            "javascript:",
+            "onerror",
+            "object",
+        ] {
+            assert!(!out.contains(banned), "{banned} in {out}");
+        }
+        assert!(
+            out.contains(r#"href="https://example.org/blog/post.html""#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"src="https://example.org/img/a.png""#),
+            "{out}"
+        );
+        assert_eq!(s.html("<script>only</script>"), None);
+    }
+
+    #[test]
+    fn forbidden_xml_characters_are_dropped() {
+        assert_eq!(xml_safe("a\u{0}b\u{1b}c\u{fffe}d\te"), "abcd\te");
+    }
+}

@@ -1,0 +1,120 @@
+//! JSON Feed 1.1, with `authors` and a `_feedloom` extension object that
+//! carries every attribution, the credit and where the date came from.
+
+use serde::Serialize;
+
+use super::{Document, updated_of};
+use crate::store::StoredItem;
+
+#[derive(Serialize)]
+struct JsonFeed<'a> {
+    version: &'static str,
+    title: &'a str,
+    home_page_url: &'a str,
+    feed_url: &'a str,
+    description: &'a str,
+    authors: Vec<Author<'a>>,
+    items: Vec<Item<'a>>,
+}
+
+#[derive(Serialize)]
+struct Author<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Item<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_html: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<String>,
+    date_published: String,
+    date_modified: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<Author<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    tags: &'a [String],
+    _feedloom: Extension<'a>,
+}
+
+#[derive(Serialize)]
+struct Extension<'a> {
+    date_source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credit: Option<&'a str>,
+    sources: Vec<SourceRef<'a>>,
+}
+
+#[derive(Serialize)]
+struct SourceRef<'a> {
+    name: &'a str,
+    feed_url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    home_page_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+}
+
+fn rfc3339(d: chrono::DateTime<chrono::Utc>) -> String {
+    d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub(crate) fn render(doc: &Document<'_>) -> Result<Vec<u8>, String> {
+    let output = doc.output;
+    let feed = JsonFeed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: &output.title,
+        home_page_url: output.link.as_str(),
+        feed_url: doc.self_url.as_str(),
+        description: &output.description,
+        authors: vec![Author {
+            name: &output.author,
+        }],
+        items: doc.items.iter().map(item).collect(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&feed).map_err(|e| e.to_string())?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+fn item(stored: &StoredItem) -> Item<'_> {
+    let a = &stored.article;
+    // JSON Feed's summary is plain text.
+    let summary = a
+        .summary
+        .as_deref()
+        .map(crate::normalize::sanitize::plain_text)
+        .filter(|s| !s.is_empty());
+    Item {
+        id: &stored.public_id,
+        url: a.link.as_ref().map(url::Url::as_str),
+        title: &a.title,
+        content_html: a.content.as_deref().or(a.summary.as_deref()),
+        summary,
+        date_published: rfc3339(stored.published()),
+        date_modified: rfc3339(updated_of(stored)),
+        authors: a.authors.iter().map(|n| Author { name: n }).collect(),
+        tags: &a.categories,
+        _feedloom: Extension {
+            date_source: a.date_source.as_str(),
+            credit: a.credit.as_deref(),
+            sources: stored
+                .sources
+                .iter()
+                .map(|s| SourceRef {
+                    name: &s.name,
+                    feed_url: &s.feed_url,
+                    title: s.feed_title.as_deref(),
+                    home_page_url: s.site_link.as_deref(),
+                    url: s.link.as_deref(),
+                })
+                .collect(),
+        },
+    }
+}

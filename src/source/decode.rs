@@ -1,0 +1,119 @@
+//! Bytes in any declared charset to UTF-8, before a parser sees them.
+//!
+//! Order of authority (RFC 7303): a byte-order mark, then the HTTP
+//! `charset`, then the XML declaration, then UTF-8. One exception for the
+//! commonest server mistake: a header claiming UTF-8 over bytes that are not
+//! UTF-8 yields to the document's own declaration. Labels follow the WHATWG
+//! Encoding Standard (so `ISO-8859-1` and `us-ascii` read as windows-1252, as
+//! browsers do). Invalid sequences become U+FFFD instead of failing the feed.
+
+use encoding_rs::{Encoding, UTF_8};
+
+/// The `charset` parameter of a `Content-Type` header.
+fn header_charset(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches(['"', '\'']))
+    })
+}
+
+/// The `encoding` pseudo-attribute of a leading `<?xml ...?>` declaration.
+fn declared_encoding(bytes: &[u8]) -> Option<&str> {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    let head = bytes.get(start..)?;
+    if !head.starts_with(b"<?xml") {
+        return None;
+    }
+    let end = head.iter().take(512).position(|b| *b == b'>')?;
+    let decl = std::str::from_utf8(&head[..end]).ok()?;
+    let at = decl.find("encoding")?;
+    let rest = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    rest[1..].split(quote).next()
+}
+
+/// Decodes `bytes` to UTF-8 text and rewrites any XML declaration to say so,
+/// so the parser does not decode a second time.
+#[must_use]
+pub fn to_utf8(bytes: &[u8], content_type: Option<&str>) -> String {
+    let from_header = content_type
+        .and_then(header_charset)
+        .and_then(|l| Encoding::for_label(l.as_bytes()));
+    let from_decl = declared_encoding(bytes).and_then(|l| Encoding::for_label(l.as_bytes()));
+    let encoding = match (Encoding::for_bom(bytes), from_header, from_decl) {
+        (Some((bom, _)), _, _) => bom,
+        (None, Some(h), Some(d))
+            if h == UTF_8 && d != UTF_8 && std::str::from_utf8(bytes).is_err() =>
+        {
+            d
+        }
+        (None, Some(h), _) => h,
+        (None, None, Some(d)) => d,
+        (None, None, None) => UTF_8,
+    };
+    // A declaration naming UTF-16 without a BOM is a lie about these bytes
+    // (which reached us as ASCII-compatible text): read them as UTF-8.
+    let encoding = if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
+        Encoding::for_bom(bytes).map_or(UTF_8, |(e, _)| e)
+    } else {
+        encoding
+    };
+    let (text, _, _) = encoding.decode(bytes);
+    rewrite_declaration(&text)
+}
+
+fn rewrite_declaration(text: &str) -> String {
+    let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    if trimmed.starts_with("<?xml")
+        && let Some(end) = trimmed.find("?>")
+    {
+        let mut out = String::with_capacity(trimmed.len());
+        out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+        out.push_str(&trimmed[end + 2..]);
+        return out;
+    }
+    trimmed.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latin1_declaration_comes_out_right() {
+        let bytes = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss><t>caf\xe9</t></rss>";
+        let text = to_utf8(bytes, None);
+        assert!(text.contains("café"), "{text}");
+        assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    }
+
+    #[test]
+    fn header_charset_wins_over_declaration() {
+        let bytes = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><t>\x93quoted\x94</t>";
+        let text = to_utf8(bytes, Some("application/xml; charset=windows-1252"));
+        assert!(text.contains("\u{201c}quoted\u{201d}"), "{text}");
+    }
+
+    #[test]
+    fn utf8_header_over_latin1_bytes_yields_to_the_declaration() {
+        let bytes = b"<?xml version='1.0' encoding='iso-8859-1'?><t>na\xefve</t>";
+        let text = to_utf8(bytes, Some("text/xml; charset=UTF-8"));
+        assert!(text.contains("naïve"), "{text}");
+    }
+
+    #[test]
+    fn bom_and_invalid_bytes() {
+        let text = to_utf8(b"\xef\xbb\xbf<t>ok \xff</t>", None);
+        assert_eq!(text, "<t>ok \u{fffd}</t>");
+        let utf16: Vec<u8> = "\u{feff}<t>hé</t>"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(to_utf8(&utf16, None), "<t>hé</t>");
+    }
+}

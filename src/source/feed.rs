@@ -1,0 +1,293 @@
+//! The `feed` source kind: RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed
+//! bytes into [`RawEntry`] values, through feed-rs.
+//!
+//! feed-rs does the parsing; this adapter closes its known gaps: it refuses
+//! `<rss>` roots whose version it does not know (we retry as 2.0), it invents
+//! random ids for entries without link and title (we ask it for no id and
+//! derive stable keys ourselves), and it reads naive dates as UTC (we hand it
+//! our date parser with the source's zone).
+
+use feed_rs::model::{Entry, Feed, Link, Person, Text};
+use feed_rs::parser::{self, ParseErrorKind, ParseFeedError};
+use url::Url;
+
+use super::decode;
+use crate::config::SourceConfig;
+use crate::model::{Article, DateSource, SourceMeta};
+use crate::normalize::{RawEntry, date, link, sanitize};
+
+/// Parses feed bytes. `content_type` supplies the HTTP charset; `location`
+/// is the document's URL, the base for relative links.
+///
+/// # Errors
+/// A message saying why the bytes are not a readable feed.
+pub fn parse(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    location: &Url,
+    source: &SourceConfig,
+) -> Result<(SourceMeta, Vec<RawEntry>), String> {
+    let text = decode::to_utf8(bytes, content_type);
+    let feed = match read(&text, location, source) {
+        Err(ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot)) => {
+            let retried = with_rss_version_2(&text).map(|fixed| read(&fixed, location, source));
+            match retried {
+                Some(result) => result,
+                None => return Err(not_a_feed(&text)),
+            }
+        }
+        other => other,
+    }
+    .map_err(|e| e.to_string())?;
+    // feed-rs resolves links against xml:base but does not hand out the
+    // root element's xml:base, which relative URLs in content need too.
+    let base = root_xml_base(&text)
+        .and_then(|b| link::resolve(&b, Some(location)))
+        .unwrap_or_else(|| location.clone());
+    Ok(adapt(feed, &base))
+}
+
+/// The `xml:base` attribute of the document's root element, if any.
+fn root_xml_base(text: &str) -> Option<String> {
+    let mut rest = text;
+    let tag = loop {
+        let start = rest.find('<')?;
+        rest = &rest[start..];
+        if rest.starts_with("<?") || rest.starts_with("<!") {
+            rest = &rest[rest.find('>')? + 1..];
+            continue;
+        }
+        break &rest[..rest.find('>')?];
+    };
+    let at = tag.find("xml:base")?;
+    let value = tag[at + "xml:base".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    value[1..].split(quote).next().map(str::to_owned)
+}
+
+fn read(text: &str, location: &Url, source: &SourceConfig) -> Result<Feed, ParseFeedError> {
+    let tz = source.timezone;
+    parser::Builder::new()
+        .base_uri(Some(location.as_str()))
+        // An empty id means "the source gave none"; stable keys come later.
+        .id_generator(|_, _, _| String::new())
+        .timestamp_parser(move |text| date::parse(text, tz))
+        .sanitize_content(false)
+        .build()
+        .parse(text.as_bytes())
+}
+
+/// Explains why a document with no feed root is not a feed.
+fn not_a_feed(text: &str) -> String {
+    let head: String = text
+        .chars()
+        .take(1024)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if head.contains("<html") || head.contains("<!doctype html") {
+        "got an HTML page, not a feed (is the URL the site rather than its feed?)".to_owned()
+    } else if head.trim().is_empty() {
+        "the document is empty".to_owned()
+    } else {
+        "no RSS, Atom or JSON Feed root element found".to_owned()
+    }
+}
+
+/// When the root is `<rss>` with a version feed-rs does not know (or none),
+/// the same document with `version="2.0"`: every RSS 0.9x/2.x is read alike.
+fn with_rss_version_2(text: &str) -> Option<String> {
+    let start = text.find("<rss")?;
+    let after = text[start + 4..].chars().next()?;
+    if !(after.is_whitespace() || after == '>') {
+        return None;
+    }
+    let end = start + text[start..].find('>')?;
+    let tag = &text[start..end];
+    let version_attr =
+        regex::Regex::new(r#"\sversion\s*=\s*("[^"]*"|'[^']*')"#).expect("static regex");
+    let fixed_tag = if version_attr.is_match(tag) {
+        version_attr.replace(tag, r#" version="2.0""#).into_owned()
+    } else {
+        format!(r#"<rss version="2.0"{}"#, &tag[4..])
+    };
+    if fixed_tag == tag {
+        return None;
+    }
+    Some(format!("{}{}{}", &text[..start], fixed_tag, &text[end..]))
+}
+
+fn adapt(feed: Feed, location: &Url) -> (SourceMeta, Vec<RawEntry>) {
+    let site_link = best_link(&feed.links, Some(location));
+    // A feed read from disk has no web address of its own: relative URLs in
+    // it mean the site's pages, so the site link is the better base.
+    let file_base = site_link.clone().filter(|_| location.scheme() == "file");
+    let location = file_base.as_ref().unwrap_or(location);
+    let meta = SourceMeta {
+        title: feed
+            .title
+            .as_ref()
+            .map(|t| sanitize::plain_text(&t.content))
+            .filter(|t| !t.is_empty()),
+        site_link,
+        feed_id: Some(feed.id.trim().to_owned()).filter(|id| !id.is_empty()),
+    };
+    let feed_authors = names(&feed.authors);
+    let entries = feed
+        .entries
+        .into_iter()
+        .map(|entry| adapt_entry(&entry, location, &feed_authors))
+        .collect();
+    (meta, entries)
+}
+
+fn adapt_entry(entry: &Entry, location: &Url, feed_authors: &[String]) -> RawEntry {
+    let base = entry
+        .base
+        .as_deref()
+        .and_then(|b| link::resolve(b, Some(location)))
+        .unwrap_or_else(|| location.clone());
+    let guid = Some(entry.id.trim().to_owned()).filter(|g| !g.is_empty());
+    // RSS guids are permalinks by default: one that is a web URL stands in
+    // for a missing <link>.
+    let link = best_link(&entry.links, Some(&base)).or_else(|| {
+        guid.as_deref()
+            .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
+            .and_then(|g| link::resolve(g, None))
+    });
+    let mut authors = names(&entry.authors);
+    if authors.is_empty() {
+        authors = feed_authors.to_vec();
+    }
+    let content = entry.content.as_ref().and_then(|c| {
+        let body = c.body.as_deref()?;
+        Some(if is_html(c.content_type.as_ref()) {
+            body.to_owned()
+        } else {
+            sanitize::escape_html(body)
+        })
+    });
+    let credit = entry
+        .media
+        .iter()
+        .flat_map(|m| m.credits.iter())
+        .map(|c| c.entity.trim())
+        .find(|c| !c.is_empty())
+        .map(str::to_owned);
+    let article = Article {
+        guid,
+        link,
+        title: entry
+            .title
+            .as_ref()
+            .map(|t| t.content.clone())
+            .unwrap_or_default(),
+        summary: entry.summary.as_ref().map(html_of),
+        content,
+        authors,
+        categories: entry
+            .categories
+            .iter()
+            .map(|c| {
+                c.label
+                    .clone()
+                    .filter(|l| !l.trim().is_empty())
+                    .unwrap_or_else(|| c.term.clone())
+            })
+            .collect(),
+        credit,
+        published: entry.published,
+        updated: entry.updated,
+        date_source: DateSource::Feed,
+    };
+    RawEntry {
+        article,
+        base: Some(base),
+    }
+}
+
+fn is_html(media_type: &str) -> bool {
+    media_type.contains("html")
+}
+
+/// A text construct as HTML: HTML and XHTML as they are, plain text escaped.
+fn html_of(text: &Text) -> String {
+    if is_html(text.content_type.as_ref()) {
+        text.content.clone()
+    } else {
+        sanitize::escape_html(&text.content)
+    }
+}
+
+/// The link a reader should open: the first `alternate` (or unlabelled) link
+/// that is not a comments link, resolved against `base`.
+fn best_link(links: &[Link], base: Option<&Url>) -> Option<Url> {
+    links
+        .iter()
+        .filter(|l| l.target.is_none() && l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .find_map(|l| link::resolve(&l.href, base))
+}
+
+/// Author names: the name, else the e-mail's "(Name)" part, else the e-mail.
+fn names(people: &[Person]) -> Vec<String> {
+    people
+        .iter()
+        .filter_map(|p| {
+            let name = p.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+            let name = name.map(|n| match (n.find('('), n.rfind(')')) {
+                // "jo@example.org (Jo Writer)", RSS's author form.
+                (Some(open), Some(close)) if n[..open].contains('@') && open < close => {
+                    n[open + 1..close].trim().to_owned()
+                }
+                _ => n.to_owned(),
+            });
+            name.or_else(|| p.email.clone())
+        })
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_and_missing_rss_versions_are_read_as_2() {
+        assert_eq!(
+            with_rss_version_2("<?xml version=\"1.0\"?>\n<rss version=\"0.94\"><channel/></rss>")
+                .unwrap(),
+            "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel/></rss>"
+        );
+        assert_eq!(
+            with_rss_version_2("<rss xmlns:dc=\"x\"><channel/></rss>").unwrap(),
+            "<rss version=\"2.0\" xmlns:dc=\"x\"><channel/></rss>"
+        );
+        assert_eq!(with_rss_version_2("<rss version=\"2.0\">"), None);
+        assert_eq!(with_rss_version_2("<rssfeed>"), None);
+    }
+
+    #[test]
+    fn root_xml_base_is_found_after_prolog_and_comments() {
+        let doc = "<?xml version=\"1.0\"?>\n<!-- c -->\n<feed xmlns=\"x\" xml:base='https://ex.org/b/'><entry/></feed>";
+        assert_eq!(root_xml_base(doc).as_deref(), Some("https://ex.org/b/"));
+        assert_eq!(root_xml_base("<rss version=\"2.0\"><channel/></rss>"), None);
+    }
+
+    #[test]
+    fn html_pages_get_a_clear_message() {
+        assert!(not_a_feed("<!DOCTYPE html><html><body>hi</body></html>").contains("HTML page"));
+    }
+
+    #[test]
+    fn rss_author_form_gives_the_name() {
+        let p = Person {
+            name: Some("jo@example.org (Jo Writer)".into()),
+            uri: None,
+            email: None,
+            role: None,
+        };
+        assert_eq!(names(&[p]), ["Jo Writer"]);
+    }
+}

@@ -1,0 +1,790 @@
+//! The SQLite state file: every normalized item with its first-seen time and
+//! the sources that carry it, and per source its HTTP validators and health.
+//!
+//! One transaction per source result, so a crash never leaves half a source
+//! written. The store does no network I/O and knows nothing of formats.
+//!
+//! Identity: an entry is recognised within its source by
+//! [`Article::source_key`]. A new entry whose canonical link (or URI guid)
+//! matches an item another source already brought is the same article: it is
+//! attached to that item as a second attribution, not stored twice.
+
+use std::path::Path;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use url::Url;
+
+use crate::config::{Location, Retention, SourceConfig};
+use crate::error::{StoreError, query};
+use crate::model::{Article, DateSource, SourceMeta, Validators};
+use crate::normalize::link;
+
+const SCHEMA: &str = r"
+CREATE TABLE IF NOT EXISTS sources (
+    name                 TEXT PRIMARY KEY,
+    location             TEXT NOT NULL,
+    title                TEXT,
+    site_link            TEXT,
+    feed_id              TEXT,
+    etag                 TEXT,
+    last_modified        TEXT,
+    last_attempt         INTEGER,
+    last_success         INTEGER,
+    last_error           TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    next_due             INTEGER
+);
+CREATE TABLE IF NOT EXISTS items (
+    id           INTEGER PRIMARY KEY,
+    public_id    TEXT NOT NULL UNIQUE,
+    -- The source whose version of the fields is kept; others only fill gaps,
+    -- so two sources never flip an item back and forth between runs.
+    owner        TEXT NOT NULL,
+    link         TEXT,
+    title        TEXT NOT NULL,
+    summary      TEXT,
+    content      TEXT,
+    authors      TEXT NOT NULL,
+    categories   TEXT NOT NULL,
+    credit       TEXT,
+    published    INTEGER NOT NULL,
+    updated      INTEGER,
+    date_source  TEXT NOT NULL,
+    first_seen   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS items_by_link ON items(link);
+CREATE INDEX IF NOT EXISTS items_newest ON items(published DESC, public_id);
+CREATE TABLE IF NOT EXISTS item_sources (
+    source     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    item_id    INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    link       TEXT,
+    first_seen INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    PRIMARY KEY (source, key)
+);
+CREATE INDEX IF NOT EXISTS item_sources_by_item ON item_sources(item_id);
+";
+
+/// Per-source state read before a fetch.
+#[derive(Debug, Clone, Default)]
+pub struct SourceState {
+    /// Validators for the conditional GET (empty when the location changed).
+    pub validators: Validators,
+    /// When the source is next due; `None`: never fetched.
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+/// What recording one source result changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordStats {
+    /// Items stored for the first time.
+    pub new: usize,
+    /// Entries attached to an item another source brought.
+    pub merged: usize,
+}
+
+/// One source that carries an item, for attribution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribution {
+    /// The source's name from `feeds.toml`.
+    pub name: String,
+    /// The feed's URL (or `file://` path).
+    pub feed_url: String,
+    /// The feed's own title.
+    pub feed_title: Option<String>,
+    /// The feed's site link.
+    pub site_link: Option<String>,
+    /// The feed's own id.
+    pub feed_id: Option<String>,
+    /// The item's link as this source gave it.
+    pub link: Option<String>,
+}
+
+/// An item as publishing sees it: the article, its id, its sources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredItem {
+    /// Stable published id (Atom id, RSS guid, JSON id).
+    pub public_id: String,
+    /// The normalized article; `published` is always set.
+    pub article: Article,
+    /// Every configured source that carries it, first-seen first.
+    pub sources: Vec<Attribution>,
+}
+
+impl StoredItem {
+    /// When it was published (the store always fills this in).
+    #[must_use]
+    pub fn published(&self) -> DateTime<Utc> {
+        self.article.published.unwrap_or(DateTime::UNIX_EPOCH)
+    }
+}
+
+/// The SQLite state.
+pub struct Store {
+    conn: Connection,
+}
+
+fn to_ts(d: DateTime<Utc>) -> i64 {
+    d.timestamp()
+}
+
+fn from_ts(ts: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(ts, 0)
+        .single()
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn parse_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn location_key(l: &Location) -> String {
+    l.as_url().to_string()
+}
+
+impl Store {
+    /// Opens (creating if needed) the state file, in WAL mode.
+    ///
+    /// # Errors
+    /// When the folder cannot be created or SQLite cannot open the file.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let open = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open)?;
+        conn.execute_batch(SCHEMA).map_err(open)?;
+        Ok(Self { conn })
+    }
+
+    /// The state a fetch starts from. Validators are dropped when the
+    /// source's location changed since they were stored.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn source_state(&self, source: &SourceConfig) -> Result<SourceState, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT location, etag, last_modified, next_due FROM sources WHERE name = ?1",
+                [&source.name],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(query("reading source state"))?;
+        Ok(match row {
+            Some((loc, etag, last_modified, next_due)) if loc == location_key(&source.location) => {
+                SourceState {
+                    validators: Validators {
+                        etag,
+                        last_modified,
+                    },
+                    next_due: next_due.map(from_ts),
+                }
+            }
+            _ => SourceState::default(),
+        })
+    }
+
+    fn touch_source(
+        tx: &Transaction<'_>,
+        source: &SourceConfig,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        tx.execute(
+            "INSERT INTO sources (name, location, last_attempt, next_due) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(name) DO UPDATE SET
+                location = excluded.location,
+                last_attempt = excluded.last_attempt,
+                next_due = excluded.next_due",
+            params![
+                source.name,
+                location_key(&source.location),
+                to_ts(now),
+                to_ts(now + source.interval)
+            ],
+        )
+        .map_err(query("updating source"))?;
+        Ok(())
+    }
+
+    /// Records a failed fetch: the source's earlier items stay.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn record_failure(
+        &mut self,
+        source: &SourceConfig,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(query("starting transaction"))?;
+        Self::touch_source(&tx, source, now)?;
+        tx.execute(
+            "UPDATE sources SET last_error = ?2, consecutive_failures = consecutive_failures + 1
+             WHERE name = ?1",
+            params![source.name, error],
+        )
+        .map_err(query("recording failure"))?;
+        tx.commit().map_err(query("committing failure"))
+    }
+
+    /// Records a 304 (or unchanged file): healthy, nothing else changes.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn record_not_modified(
+        &mut self,
+        source: &SourceConfig,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(query("starting transaction"))?;
+        Self::touch_source(&tx, source, now)?;
+        Self::mark_healthy(&tx, source, now)?;
+        tx.commit().map_err(query("committing not-modified"))
+    }
+
+    fn mark_healthy(
+        tx: &Transaction<'_>,
+        source: &SourceConfig,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        tx.execute(
+            "UPDATE sources SET last_success = ?2, last_error = NULL, consecutive_failures = 0
+             WHERE name = ?1",
+            params![source.name, to_ts(now)],
+        )
+        .map_err(query("recording success"))?;
+        Ok(())
+    }
+
+    /// Records one source's new articles, validators and meta in one
+    /// transaction, then applies retention to that source.
+    ///
+    /// # Errors
+    /// On a failed query; nothing of this source is written then.
+    pub fn record_articles(
+        &mut self,
+        source: &SourceConfig,
+        articles: &[Article],
+        meta: &SourceMeta,
+        validators: &Validators,
+        retention: Retention,
+        now: DateTime<Utc>,
+    ) -> Result<RecordStats, StoreError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(query("starting transaction"))?;
+        Self::touch_source(&tx, source, now)?;
+        Self::mark_healthy(&tx, source, now)?;
+        tx.execute(
+            "UPDATE sources SET title = ?2, site_link = ?3, feed_id = ?4, etag = ?5, last_modified = ?6
+             WHERE name = ?1",
+            params![
+                source.name,
+                meta.title,
+                meta.site_link.as_ref().map(Url::as_str),
+                meta.feed_id,
+                validators.etag,
+                validators.last_modified
+            ],
+        )
+        .map_err(query("storing source meta"))?;
+        let mut stats = RecordStats::default();
+        for article in articles {
+            upsert(&tx, source, article, now, &mut stats)?;
+        }
+        apply_retention(&tx, source, retention, now)?;
+        tx.commit().map_err(query("committing source result"))?;
+        Ok(stats)
+    }
+
+    /// Calls `each` with items from the given sources, newest first (ties by
+    /// id), until it returns `false`. Only the named sources appear in each
+    /// item's attributions.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn newest_items(
+        &self,
+        sources: &[String],
+        mut each: impl FnMut(StoredItem) -> bool,
+    ) -> Result<(), StoreError> {
+        let names = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
+        let mut items = self
+            .conn
+            .prepare_cached(
+                "SELECT i.id, i.public_id, i.link, i.title, i.summary, i.content, i.authors,
+                        i.categories, i.credit, i.published, i.updated, i.date_source
+                 FROM items i
+                 WHERE EXISTS (SELECT 1 FROM item_sources s
+                               WHERE s.item_id = i.id AND s.source IN (SELECT value FROM json_each(?1)))
+                 ORDER BY i.published DESC, i.public_id",
+            )
+            .map_err(query("preparing item query"))?;
+        let mut attributions = self
+            .conn
+            .prepare_cached(
+                "SELECT s.name, s.location, s.title, s.site_link, s.feed_id, x.link
+                 FROM item_sources x JOIN sources s ON s.name = x.source
+                 WHERE x.item_id = ?1 AND x.source IN (SELECT value FROM json_each(?2))
+                 ORDER BY x.first_seen, x.source",
+            )
+            .map_err(query("preparing attribution query"))?;
+        let mut rows = items.query([&names]).map_err(query("reading items"))?;
+        while let Some(row) = rows.next().map_err(query("reading items"))? {
+            let read = || -> rusqlite::Result<(i64, StoredItem)> {
+                let link: Option<String> = row.get(2)?;
+                Ok((
+                    row.get(0)?,
+                    StoredItem {
+                        public_id: row.get(1)?,
+                        article: Article {
+                            guid: None,
+                            link: link.and_then(|l| Url::parse(&l).ok()),
+                            title: row.get(3)?,
+                            summary: row.get(4)?,
+                            content: row.get(5)?,
+                            authors: parse_list(&row.get::<_, String>(6)?),
+                            categories: parse_list(&row.get::<_, String>(7)?),
+                            credit: row.get(8)?,
+                            published: Some(from_ts(row.get(9)?)),
+                            updated: row.get::<_, Option<i64>>(10)?.map(from_ts),
+                            date_source: DateSource::parse(&row.get::<_, String>(11)?),
+                        },
+                        sources: Vec::new(),
+                    },
+                ))
+            };
+            let (id, mut item) = read().map_err(query("decoding item"))?;
+            item.sources = attributions
+                .query_map(params![id, names], |r| {
+                    Ok(Attribution {
+                        name: r.get(0)?,
+                        feed_url: r.get(1)?,
+                        feed_title: r.get(2)?,
+                        site_link: r.get(3)?,
+                        feed_id: r.get(4)?,
+                        link: r.get(5)?,
+                    })
+                })
+                .and_then(Iterator::collect)
+                .map_err(query("reading attributions"))?;
+            if !each(item) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// How many items each source has stored (for reports and tests).
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn item_count(&self, source: &str) -> Result<usize, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM item_sources WHERE source = ?1",
+                [source],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| usize::try_from(n).unwrap_or_default())
+            .map_err(query("counting items"))
+    }
+}
+
+/// Stores one article of one source: updates the entry it already is,
+/// attaches it to the same article from another source, or inserts it.
+fn upsert(
+    tx: &Transaction<'_>,
+    source: &SourceConfig,
+    a: &Article,
+    now: DateTime<Utc>,
+    stats: &mut RecordStats,
+) -> Result<(), StoreError> {
+    let key = a.source_key();
+    let link = a.link.as_ref().map(Url::as_str);
+    let authors = json_list(&a.authors);
+    let categories = json_list(&a.categories);
+    let existing: Option<i64> = tx
+        .prepare_cached("SELECT item_id FROM item_sources WHERE source = ?1 AND key = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![source.name, key], |r| r.get(0))
+                .optional()
+        })
+        .map_err(query("looking up entry"))?;
+    if let Some(item_id) = existing {
+        tx.prepare_cached(
+            "UPDATE item_sources SET last_seen = ?3, link = ?4 WHERE source = ?1 AND key = ?2",
+        )
+        .and_then(|mut s| s.execute(params![source.name, key, to_ts(now), link]))
+        .map_err(query("touching entry"))?;
+        // The owner's fields win; a dated version replaces a first-seen date,
+        // but an entry that lost its date keeps the stored one.
+        tx.prepare_cached(
+            "UPDATE items SET
+                link = ?3, title = ?4, summary = ?5, content = ?6, authors = ?7,
+                categories = ?8, credit = ?9, updated = ?10,
+                published = COALESCE(?11, published),
+                date_source = CASE WHEN ?11 IS NULL THEN date_source ELSE ?12 END
+             WHERE id = ?1 AND owner = ?2",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                item_id,
+                source.name,
+                link,
+                a.title,
+                a.summary,
+                a.content,
+                authors,
+                categories,
+                a.credit,
+                a.updated.map(to_ts),
+                a.published.map(to_ts),
+                a.date_source.as_str()
+            ])
+        })
+        .map_err(query("updating item"))?;
+        return Ok(());
+    }
+
+    let public_id = link::public_id(a.guid.as_deref(), a.link.as_ref(), &source.name, &key);
+    // The same article from another source: same canonical link, or the
+    // same URI guid. Never merge two entries of one source.
+    let same: Option<i64> = tx
+        .prepare_cached(
+            "SELECT i.id FROM items i
+             WHERE (i.public_id = ?1 OR (?2 IS NOT NULL AND i.link = ?2))
+               AND NOT EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = i.id AND s.source = ?3)
+             ORDER BY i.id LIMIT 1",
+        )
+        .and_then(|mut s| s.query_row(params![public_id, link, source.name], |r| r.get(0)).optional())
+        .map_err(query("looking up same article"))?;
+    let item_id = if let Some(item_id) = same {
+        tx.prepare_cached(
+            "UPDATE items SET
+                summary = COALESCE(summary, ?2), content = COALESCE(content, ?3),
+                authors = CASE WHEN authors = '[]' THEN ?4 ELSE authors END,
+                credit = COALESCE(credit, ?5)
+             WHERE id = ?1",
+        )
+        .and_then(|mut s| s.execute(params![item_id, a.summary, a.content, authors, a.credit]))
+        .map_err(query("merging item"))?;
+        stats.merged += 1;
+        item_id
+    } else {
+        // A URI guid already taken by an item of this very source (a feed
+        // reusing one guid) must not collide: fall back to the hashed id.
+        let taken: bool = tx
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM items WHERE public_id = ?1)")
+            .and_then(|mut s| s.query_row([&public_id], |r| r.get(0)))
+            .map_err(query("checking id"))?;
+        let public_id = if taken {
+            link::public_id(None, None, &source.name, &key)
+        } else {
+            public_id
+        };
+        tx.prepare_cached(
+            "INSERT INTO items (public_id, owner, link, title, summary, content, authors,
+                                categories, credit, published, updated, date_source, first_seen)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                public_id,
+                source.name,
+                link,
+                a.title,
+                a.summary,
+                a.content,
+                authors,
+                categories,
+                a.credit,
+                to_ts(a.published.unwrap_or(now)),
+                a.updated.map(to_ts),
+                a.date_source.as_str(),
+                to_ts(now)
+            ])
+        })
+        .map_err(query("inserting item"))?;
+        stats.new += 1;
+        tx.last_insert_rowid()
+    };
+    tx.prepare_cached(
+        "INSERT INTO item_sources (source, key, item_id, link, first_seen, last_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )
+    .and_then(|mut s| s.execute(params![source.name, key, item_id, link, to_ts(now)]))
+    .map_err(query("attributing item"))?;
+    Ok(())
+}
+
+/// Drops this source's entries beyond the retention limits, except the ones
+/// it listed in this very fetch; then items no source carries any more.
+fn apply_retention(
+    tx: &Transaction<'_>,
+    source: &SourceConfig,
+    retention: Retention,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let max_age = chrono::Duration::from_std(retention.max_age).unwrap_or(chrono::Duration::MAX);
+    let oldest = now.checked_sub_signed(max_age).map_or(i64::MIN, to_ts);
+    let removed = tx
+        .execute(
+            "DELETE FROM item_sources WHERE source = ?1 AND last_seen < ?2 AND rowid IN (
+                SELECT x.rowid FROM item_sources x JOIN items i ON i.id = x.item_id
+                WHERE x.source = ?1
+                  AND (i.published < ?3 OR x.rowid NOT IN (
+                        SELECT y.rowid FROM item_sources y JOIN items j ON j.id = y.item_id
+                        WHERE y.source = ?1 ORDER BY j.published DESC, j.public_id LIMIT ?4)))",
+            params![
+                source.name,
+                to_ts(now),
+                oldest,
+                i64::try_from(retention.max_items).unwrap_or(i64::MAX)
+            ],
+        )
+        .map_err(query("applying retention"))?;
+    if removed > 0 {
+        tx.execute(
+            "DELETE FROM items WHERE NOT EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = items.id)",
+            [],
+        )
+        .map_err(query("dropping orphaned items"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Filter, SourceKind};
+    use std::time::Duration;
+
+    fn source(name: &str) -> SourceConfig {
+        SourceConfig {
+            name: name.into(),
+            kind: SourceKind::Feed,
+            location: Location::Url(Url::parse(&format!("https://{name}.example/feed")).unwrap()),
+            tags: vec![],
+            interval: Duration::from_mins(10),
+            timezone: chrono_tz::Tz::UTC,
+            max_items: None,
+            filter: Filter::default(),
+        }
+    }
+
+    fn article(title: &str, link: &str, published: Option<i64>) -> Article {
+        Article {
+            guid: None,
+            link: Some(Url::parse(link).unwrap()),
+            title: title.into(),
+            summary: None,
+            content: None,
+            authors: vec![],
+            categories: vec![],
+            credit: None,
+            published: published.map(from_ts),
+            updated: None,
+            date_source: if published.is_some() {
+                DateSource::Feed
+            } else {
+                DateSource::FirstSeen
+            },
+        }
+    }
+
+    const RETAIN: Retention = Retention {
+        max_age: Duration::from_hours(87600),
+        max_items: 100,
+    };
+
+    fn all(store: &Store, names: &[&str]) -> Vec<StoredItem> {
+        let names: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
+        let mut out = Vec::new();
+        store
+            .newest_items(&names, |i| {
+                out.push(i);
+                true
+            })
+            .unwrap();
+        out
+    }
+
+    fn record(store: &mut Store, s: &SourceConfig, articles: &[Article], now: i64) -> RecordStats {
+        store
+            .record_articles(
+                s,
+                articles,
+                &SourceMeta::default(),
+                &Validators::default(),
+                RETAIN,
+                from_ts(now),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn first_seen_dates_never_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let s = source("a");
+        let undated = article("Undated", "https://a.example/1", None);
+        record(&mut store, &s, std::slice::from_ref(&undated), 1_000_000);
+        record(&mut store, &s, &[undated], 2_000_000);
+        let items = all(&store, &["a"]);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].published(), from_ts(1_000_000));
+        assert_eq!(items[0].article.date_source, DateSource::FirstSeen);
+    }
+
+    #[test]
+    fn same_link_from_two_sources_is_one_item_with_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let (a, b) = (source("a"), source("b"));
+        let first = record(
+            &mut store,
+            &a,
+            &[article("Shared", "https://news.example/x", Some(100))],
+            1000,
+        );
+        let second = record(
+            &mut store,
+            &b,
+            &[article(
+                "Shared (copy)",
+                "https://news.example/x",
+                Some(200),
+            )],
+            1000,
+        );
+        assert_eq!(first.new, 1);
+        assert_eq!(second, RecordStats { new: 0, merged: 1 });
+        let items = all(&store, &["a", "b"]);
+        assert_eq!(items.len(), 1);
+        let names: Vec<_> = items[0].sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(
+            items[0].article.title, "Shared",
+            "the first source owns the fields"
+        );
+        // An output of only `b` still shows it, attributed to `b` alone.
+        let only_b = all(&store, &["b"]);
+        assert_eq!(only_b.len(), 1);
+        assert_eq!(only_b[0].sources.len(), 1);
+    }
+
+    #[test]
+    fn retention_keeps_listed_items_and_drops_rotated_old_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let s = source("a");
+        let tight = Retention {
+            max_age: Duration::from_hours(87600),
+            max_items: 2,
+        };
+        let batch: Vec<Article> = (0..3)
+            .map(|i| {
+                article(
+                    &format!("n{i}"),
+                    &format!("https://a.example/{i}"),
+                    Some(100 + i),
+                )
+            })
+            .collect();
+        store
+            .record_articles(
+                &s,
+                &batch,
+                &SourceMeta::default(),
+                &Validators::default(),
+                tight,
+                from_ts(1000),
+            )
+            .unwrap();
+        assert_eq!(
+            all(&store, &["a"]).len(),
+            3,
+            "items the source still lists are kept"
+        );
+        let newer = article("n9", "https://a.example/9", Some(900));
+        store
+            .record_articles(
+                &s,
+                &[newer],
+                &SourceMeta::default(),
+                &Validators::default(),
+                tight,
+                from_ts(2000),
+            )
+            .unwrap();
+        let titles: Vec<_> = all(&store, &["a"])
+            .into_iter()
+            .map(|i| i.article.title)
+            .collect();
+        assert_eq!(titles, ["n9", "n2"]);
+    }
+
+    #[test]
+    fn failures_keep_items_and_count_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let s = source("a");
+        record(
+            &mut store,
+            &s,
+            &[article("Kept", "https://a.example/k", Some(5))],
+            1000,
+        );
+        store.record_failure(&s, "boom", from_ts(2000)).unwrap();
+        store.record_failure(&s, "boom", from_ts(3000)).unwrap();
+        assert_eq!(all(&store, &["a"]).len(), 1);
+        let n: i64 = store
+            .conn
+            .query_row(
+                "SELECT consecutive_failures FROM sources WHERE name='a'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2);
+        let state = store.source_state(&s).unwrap();
+        assert_eq!(state.next_due, Some(from_ts(3000 + 600)));
+    }
+}
