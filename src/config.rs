@@ -752,10 +752,14 @@ impl Validator<'_> {
                 .and_then(|v| self.url(v, "output.link"))
                 .unwrap_or_else(|| Url::parse("http://127.0.0.1:8080/").expect("static"));
             let id = match &r.id {
-                Some(id) => if Url::parse(id.get_ref()).is_ok() { id.get_ref().clone() } else {
-                    self.problem(id, "output.id", "must be an absolute URI, e.g. \"urn:uuid:…\" or \"https://example.org/feeds/all\"");
-                    String::new()
-                },
+                Some(id) => {
+                    if Url::parse(id.get_ref()).is_ok() {
+                        id.get_ref().clone()
+                    } else {
+                        self.problem(id, "output.id", "must be an absolute URI, e.g. \"urn:uuid:…\" or \"https://example.org/feeds/all\"");
+                        String::new()
+                    }
+                }
                 None => derived_feed_id(&name, &link),
             };
             let mut formats = BTreeSet::new();

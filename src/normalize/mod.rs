@@ -50,7 +50,9 @@ pub fn normalize(
     let mut articles: Vec<Article> = entries
         .into_iter()
         .filter_map(|entry| {
-            let index = if let Some(i) = sanitizers.iter().position(|(b, _)| *b == entry.base) { i } else {
+            let index = if let Some(i) = sanitizers.iter().position(|(b, _)| *b == entry.base) {
+                i
+            } else {
                 sanitizers.push((entry.base.clone(), Sanitizer::new(entry.base.as_ref())));
                 sanitizers.len() - 1
             };

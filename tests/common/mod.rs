@@ -1,0 +1,110 @@
+//! Helpers shared by the end-to-end tests: fixtures, a temp project folder
+//! with a feeds.toml, running the real binary, reading what it published.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Bytes of a file under `tests/fixtures/`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// Serves `body` at `route` with an ETag, answering 304 to a request that
+/// sends the ETag back.
+pub async fn serve(server: &MockServer, route: &str, body: Vec<u8>, content_type: &str) {
+    let etag = format!("\"{}\"", route.trim_start_matches('/').replace('/', "-"));
+    Mock::given(method("GET"))
+        .and(path(route))
+        .and(header("If-None-Match", etag.as_str()))
+        .respond_with(ResponseTemplate::new(304).insert_header("ETag", etag.as_str()))
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(route))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("ETag", etag.as_str())
+                .insert_header("Last-Modified", "Wed, 11 Mar 2026 10:00:00 GMT")
+                .set_body_raw(body, content_type),
+        )
+        .with_priority(2)
+        .mount(server)
+        .await;
+}
+
+/// A temp folder holding a feeds.toml; outputs and state go beside it.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new(config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("feeds.toml"), config).unwrap();
+        Self { dir }
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("feeds.toml")
+    }
+
+    pub fn output(&self, name: &str) -> PathBuf {
+        self.dir.path().join("output").join(name)
+    }
+
+    pub fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.output(name)).unwrap_or_else(|e| panic!("output {name}: {e}"))
+    }
+
+    /// Runs `feedloom ARGS --config <this feeds.toml>`.
+    pub fn feedloom(&self, args: &[&str]) -> Outcome {
+        let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .current_dir(self.dir.path())
+            .output()
+            .expect("run feedloom");
+        Outcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The JSON Feed output, parsed.
+    pub fn json(&self, name: &str) -> serde_json::Value {
+        serde_json::from_slice(&self.read(name)).unwrap()
+    }
+}
+
+/// What a run of the binary did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Parses an RSS and an Atom output with all three reader crates, failing
+/// the test if any of them refuses.
+pub fn round_trip(rss: &[u8], atom: &[u8]) -> (rss::Channel, atom_syndication::Feed) {
+    let channel = rss::Channel::read_from(rss).expect("rss crate reads our RSS");
+    let feed = atom_syndication::Feed::read_from(atom).expect("atom_syndication reads our Atom");
+    let from_rss = feed_rs::parser::parse(rss).expect("feed-rs reads our RSS");
+    let from_atom = feed_rs::parser::parse(atom).expect("feed-rs reads our Atom");
+    assert_eq!(from_rss.entries.len(), channel.items().len());
+    assert_eq!(from_atom.entries.len(), feed.entries().len());
+    (channel, feed)
+}

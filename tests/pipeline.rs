@@ -1,0 +1,354 @@
+//! End to end: feeds.toml in, files out, through a real HTTP server on
+//! 127.0.0.1. Six hand-written feeds cover the formats and the breakage the
+//! normalizer must absorb; one of them is malformed and must fail alone.
+
+mod common;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use common::{Project, fixture, round_trip, serve};
+use serde_json::Value;
+use wiremock::MockServer;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+async fn six_feeds() -> (MockServer, Project) {
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        "/odd.rss",
+        fixture("feeds/odd-dates.rss"),
+        "application/rss+xml",
+    )
+    .await;
+    serve(
+        &server,
+        "/base.atom",
+        fixture("feeds/xml-base.atom"),
+        "application/atom+xml",
+    )
+    .await;
+    serve(
+        &server,
+        "/almanac.rdf",
+        fixture("feeds/rdf.rdf"),
+        "application/rdf+xml",
+    )
+    .await;
+    serve(
+        &server,
+        "/kitchen.json",
+        fixture("feeds/feed.json"),
+        "application/feed+json",
+    )
+    .await;
+    // The header says nothing of the charset: the XML declaration must.
+    serve(
+        &server,
+        "/latin.rss",
+        fixture("feeds/latin1.rss"),
+        "text/xml",
+    )
+    .await;
+    serve(
+        &server,
+        "/broken.xml",
+        fixture("feeds/broken.xml"),
+        "application/xml",
+    )
+    .await;
+    let base = server.uri();
+    let config = format!(
+        r#"
+[settings]
+public_url = "https://feeds.example.org/"
+
+[[output]]
+name = "all"
+title = "All six"
+link = "https://feeds.example.org/"
+
+[[source]]
+name = "Odd Dates"
+url = "{base}/odd.rss"
+timezone = "America/New_York"
+
+[[source]]
+name = "Base Camp"
+url = "{base}/base.atom"
+
+[[source]]
+name = "RDF Almanac"
+url = "{base}/almanac.rdf"
+
+[[source]]
+name = "JSON Kitchen"
+url = "{base}/kitchen.json"
+
+[[source]]
+name = "Cafe Notes"
+url = "{base}/latin.rss"
+
+[[source]]
+name = "Broken"
+url = "{base}/broken.xml"
+"#
+    );
+    (server, Project::new(&config))
+}
+
+/// Items of the JSON Feed output by title.
+fn by_title(json: &Value) -> HashMap<String, Value> {
+    json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["title"].as_str().unwrap().to_owned(), i.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn six_feeds_merge_into_one_feed_per_format() {
+    let (server, project) = six_feeds().await;
+    let before = Utc::now() - chrono::TimeDelta::seconds(2);
+    let run = project.feedloom(&["run"]);
+    let after = Utc::now() + chrono::TimeDelta::seconds(2);
+
+    assert_eq!(run.code, 3, "one source failed: {run:?}");
+    assert!(run.stderr.contains("source `Broken`"), "{}", run.stderr);
+    assert!(run.stderr.contains("broken.xml"), "{}", run.stderr);
+    for good in [
+        "Odd Dates",
+        "Base Camp",
+        "RDF Almanac",
+        "JSON Kitchen",
+        "Cafe Notes",
+    ] {
+        assert!(
+            !run.stderr.contains(&format!("`{good}`")),
+            "{good}: {}",
+            run.stderr
+        );
+    }
+
+    let json = project.json("all.json");
+    let items = by_title(&json);
+    assert_eq!(items.len(), 11, "{:#?}", items.keys());
+
+    // Every date in UTC, whatever the source wrote.
+    let expected_dates = [
+        ("Zone names: Eastern Standard Time", "2026-03-10T14:30:00Z"),
+        (
+            "No weekday, no seconds, an Indian offset",
+            "2026-03-10T10:35:00Z",
+        ),
+        ("Two-digit year & Pacific time", "2026-03-11T15:00:00Z"),
+        ("ISO date inside RSS", "2026-03-09T12:00:00Z"),
+        ("Relative links everywhere", "2026-03-11T08:00:00Z"),
+        ("Spring tides this week", "2026-03-08T09:00:00Z"),
+        ("Slow bread, fast mornings", "2026-03-07T11:30:00Z"),
+        ("Café crème à Zürich", "2026-03-06T14:00:00Z"),
+        (
+            "The shared story (as told by Odd Dates)",
+            "2026-03-09T08:00:00Z",
+        ),
+    ];
+    for (title, date) in expected_dates {
+        let item = items
+            .get(title)
+            .or_else(|| {
+                items
+                    .get("The shared story")
+                    .filter(|_| title.starts_with("The shared"))
+            })
+            .unwrap_or_else(|| panic!("missing {title}: {:#?}", items.keys()));
+        assert_eq!(item["date_published"], date, "{title}");
+        assert_eq!(item["_feedloom"]["date_source"], "feed", "{title}");
+    }
+    // No date, and a date too far in the future: both get the first-seen time.
+    for title in ["Undated note", "From the far future"] {
+        let item = &items[title];
+        assert_eq!(item["_feedloom"]["date_source"], "first-seen", "{title}");
+        let seen = utc(item["date_published"].as_str().unwrap());
+        assert!(before <= seen && seen <= after, "{title}: {seen}");
+    }
+
+    // Plain-text titles, absolute canonical links, no active content.
+    for (title, item) in &items {
+        assert!(!title.contains('<'), "markup in title {title}");
+        let url = item["url"].as_str().unwrap();
+        assert!(url.starts_with("https://"), "{url}");
+        assert!(
+            !url.contains("utm_") && !url.contains("fbclid") && !url.contains('#'),
+            "{url}"
+        );
+        let html = item["content_html"].as_str().unwrap_or_default();
+        for banned in ["<script", "onclick", "javascript:", "<iframe"] {
+            assert!(!html.contains(banned), "{banned} in {title}: {html}");
+        }
+    }
+    let relative = &items["Relative links everywhere"];
+    assert_eq!(
+        relative["url"],
+        "https://atom.example.org/blog/posts/relative.html"
+    );
+    let html = relative["content_html"].as_str().unwrap();
+    assert!(
+        html.contains(r#"href="https://atom.example.org/about.html""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"src="https://atom.example.org/blog/img/map.png""#),
+        "{html}"
+    );
+    let pdt_html = items["Two-digit year & Pacific time"]["content_html"]
+        .as_str()
+        .unwrap();
+    // RSS has no xml:base: relative URLs resolve against the feed's own URL.
+    let more = format!(r#"href="{}/more""#, server.uri());
+    assert!(pdt_html.contains(&more), "{pdt_html}");
+    assert_eq!(
+        items["Slow bread, fast mornings"]["url"],
+        "https://kitchen.example.org/bread"
+    );
+    assert_eq!(
+        items["Spring tides this week"]["authors"][0]["name"],
+        "Jun Harrow"
+    );
+
+    // The article two feeds carry is one item naming both sources.
+    let shared: Vec<&Value> = items
+        .values()
+        .filter(|i| i["url"] == "https://shared.example.com/story?id=7")
+        .collect();
+    assert_eq!(shared.len(), 1);
+    let names: Vec<&str> = shared[0]["_feedloom"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Odd Dates") && names.contains(&"Base Camp"),
+        "{names:?}"
+    );
+
+    // RSS and Atom say the same, and all three reader crates accept them.
+    let (channel, feed) = round_trip(&project.read("all.rss"), &project.read("all.atom"));
+    assert_eq!(channel.items().len(), 11);
+    assert_eq!(feed.entries().len(), 11);
+    // Undated items were first seen just now, so they lead; then by date.
+    let dated: Vec<&str> = channel.items()[2..5]
+        .iter()
+        .filter_map(|i| i.title())
+        .collect();
+    assert_eq!(
+        dated,
+        [
+            "Two-digit year & Pacific time",
+            "Relative links everywhere",
+            "Zone names: Eastern Standard Time"
+        ]
+    );
+    let pdt = &channel.items()[2];
+    assert_eq!(pdt.pub_date(), Some("Wed, 11 Mar 2026 15:00:00 +0000"));
+    assert_eq!(pdt.source().unwrap().title(), Some("Odd Dates"));
+    assert_eq!(
+        pdt.source().unwrap().url(),
+        format!("{}/odd.rss", server.uri())
+    );
+    let shared_rss = channel
+        .items()
+        .iter()
+        .find(|i| i.link() == Some("https://shared.example.com/story?id=7"))
+        .unwrap();
+    assert_eq!(shared_rss.extensions()["feedloom"]["via"].len(), 2);
+    let tides = channel
+        .items()
+        .iter()
+        .find(|i| i.title() == Some("Spring tides this week"))
+        .unwrap();
+    assert_eq!(tides.dublin_core_ext().unwrap().creators(), ["Jun Harrow"]);
+    let cafe = feed
+        .entries()
+        .iter()
+        .find(|e| e.title().as_str() == "Café crème à Zürich")
+        .unwrap();
+    assert_eq!(
+        cafe.published().unwrap().to_rfc3339(),
+        "2026-03-06T14:00:00+00:00"
+    );
+    assert_eq!(cafe.source().unwrap().title().as_str(), "Café Notes");
+    let relative_atom = feed
+        .entries()
+        .iter()
+        .find(|e| e.title().as_str() == "Relative links everywhere")
+        .unwrap();
+    let source = relative_atom.source().unwrap();
+    assert_eq!(source.id(), "tag:atom.example.org,2026:blog");
+    assert_eq!(source.title().as_str(), "Base Camp");
+    assert!(
+        source
+            .links()
+            .iter()
+            .any(|l| l.href() == "https://atom.example.org/blog/")
+    );
+    let ids: std::collections::HashSet<&str> = feed.entries().iter().map(|e| e.id()).collect();
+    assert_eq!(ids.len(), 11, "ids are unique");
+}
+
+#[tokio::test]
+async fn second_run_is_conditional_and_changes_no_byte() {
+    let (server, project) = six_feeds().await;
+    assert_eq!(project.feedloom(&["run"]).code, 3);
+    let first: Vec<Vec<u8>> = ["all.rss", "all.atom", "all.json"]
+        .iter()
+        .map(|n| project.read(n))
+        .collect();
+    let mtimes: Vec<_> = ["all.rss", "all.atom", "all.json"]
+        .iter()
+        .map(|n| {
+            std::fs::metadata(project.output(n))
+                .unwrap()
+                .modified()
+                .unwrap()
+        })
+        .collect();
+    let seen_before = server.received_requests().await.unwrap().len();
+
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = project.feedloom(&["run", "--all"]);
+    assert_eq!(second.code, 3, "{second:?}");
+
+    let requests = server
+        .received_requests()
+        .await
+        .unwrap()
+        .split_off(seen_before);
+    assert_eq!(requests.len(), 6, "one request per source");
+    for r in &requests {
+        let path = r.url.path();
+        if path == "/broken.xml" {
+            continue; // It never parsed, so it has no validators to send.
+        }
+        assert!(
+            r.headers.contains_key("if-none-match"),
+            "{path} sent no If-None-Match"
+        );
+        assert!(
+            r.headers.contains_key("if-modified-since"),
+            "{path} sent no If-Modified-Since"
+        );
+    }
+    for (i, name) in ["all.rss", "all.atom", "all.json"].iter().enumerate() {
+        assert_eq!(project.read(name), first[i], "{name} changed");
+        let mtime = std::fs::metadata(project.output(name))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(mtime, mtimes[i], "{name} was rewritten");
+    }
+}
