@@ -296,7 +296,11 @@ async fn six_feeds_merge_into_one_feed_per_format() {
             .iter()
             .any(|l| l.href() == "https://atom.example.org/blog/")
     );
-    let ids: std::collections::HashSet<&str> = feed.entries().iter().map(|e| e.id()).collect();
+    let ids: std::collections::HashSet<&str> = feed
+        .entries()
+        .iter()
+        .map(atom_syndication::Entry::id)
+        .collect();
     assert_eq!(ids.len(), 11, "ids are unique");
 }
 
