@@ -117,7 +117,8 @@ pub async fn run_once(settings: &Settings, options: RunOptions) -> Result<RunRep
             }
             Err(e) => {
                 let message = error_chain(&e);
-                tracing::warn!(source = %src.name, error = %message, "Fetch failed; keeping previous items.");
+                // The caller reports failures to the user; this is for the log.
+                tracing::info!(source = %src.name, error = %message, "Fetch failed; keeping previous items.");
                 store.record_failure(src, &message, now)?;
                 Outcome::Failed(message)
             }

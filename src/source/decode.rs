@@ -45,7 +45,11 @@ pub fn to_utf8(bytes: &[u8], content_type: Option<&str>) -> String {
         .and_then(header_charset)
         .and_then(|l| Encoding::for_label(l.as_bytes()));
     let from_decl = declared_encoding(bytes).and_then(|l| Encoding::for_label(l.as_bytes()));
-    let encoding = match (Encoding::for_bom(bytes), from_header, from_decl) {
+    let encoding = match (
+        Encoding::for_bom(bytes).or_else(|| utf16_without_bom(bytes)),
+        from_header,
+        from_decl,
+    ) {
         (Some((bom, _)), _, _) => bom,
         (None, Some(h), Some(d))
             if h == UTF_8 && d != UTF_8 && std::str::from_utf8(bytes).is_err() =>
@@ -59,12 +63,30 @@ pub fn to_utf8(bytes: &[u8], content_type: Option<&str>) -> String {
     // A declaration naming UTF-16 without a BOM is a lie about these bytes
     // (which reached us as ASCII-compatible text): read them as UTF-8.
     let encoding = if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
-        Encoding::for_bom(bytes).map_or(UTF_8, |(e, _)| e)
+        Encoding::for_bom(bytes)
+            .or_else(|| utf16_without_bom(bytes))
+            .map_or(UTF_8, |(e, _)| e)
     } else {
         encoding
     };
     let (text, _, _) = encoding.decode(bytes);
+    // NUL is never allowed in XML, and it makes the XML reader guess at
+    // UTF-16 again (and panic): drop it here, once.
+    let text = if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', ""))
+    } else {
+        text
+    };
     rewrite_declaration(&text)
+}
+
+/// UTF-16 recognised from `<?` without a byte-order mark (XML 1.0, Appendix F).
+fn utf16_without_bom(bytes: &[u8]) -> Option<(&'static Encoding, usize)> {
+    match bytes.get(..4)? {
+        [0, b'<', 0, b'?'] => Some((encoding_rs::UTF_16BE, 0)),
+        [b'<', 0, b'?', 0] => Some((encoding_rs::UTF_16LE, 0)),
+        _ => None,
+    }
 }
 
 fn rewrite_declaration(text: &str) -> String {

@@ -43,10 +43,11 @@ pub fn client(settings: &Settings) -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
-/// Flattens an error and its causes into one line ("a: b: c").
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
+/// The causes of a reqwest error on one line ("a: b: c"). reqwest's own
+/// top message only repeats the URL, which the error already names.
+fn chain(e: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = std::error::Error::source(e);
     while let Some(s) = cur {
         let text = s.to_string();
         if !parts.iter().any(|p| p.contains(&text)) {
@@ -54,7 +55,11 @@ fn chain(e: &dyn std::error::Error) -> String {
         }
         cur = s.source();
     }
-    parts.join(": ")
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 /// GETs `url`, sending the stored validators, reading at most `max_size` bytes.
