@@ -54,7 +54,7 @@ fn corpus_sweep_never_panics() {
         kind: SourceKind::Feed,
         location: Location::Path(dir.clone()),
         tags: vec![],
-        interval: Duration::from_secs(60),
+        interval: Duration::from_mins(1),
         timezone: chrono_tz::Tz::UTC,
         max_items: None,
         filter: Filter::default(),

@@ -138,4 +138,19 @@ mod tests {
             .collect();
         assert_eq!(to_utf8(&utf16, None), "<t>hé</t>");
     }
+
+    /// Regression: UTF-16 without a BOM reached the XML reader as text full
+    /// of NULs, and quick-xml panicked (found by the corpus sweep).
+    #[test]
+    fn utf16_without_bom_is_detected() {
+        let be: Vec<u8> = "<?xml version=\"1.0\"?><t>hé</t>"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert_eq!(
+            to_utf8(&be, None),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>hé</t>"
+        );
+        assert_eq!(to_utf8(b"<t>a\0b</t>", None), "<t>ab</t>");
+    }
 }
