@@ -356,3 +356,88 @@ async fn second_run_is_conditional_and_changes_no_byte() {
         assert_eq!(mtime, mtimes[i], "{name} was rewritten");
     }
 }
+
+/// Runs one of the real feed readers in `../shared/tools` on a file, or
+/// says why it cannot.
+fn reader(tool: &str, args: &[&str], file: &std::path::Path) -> Option<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/tools")
+        .join(tool);
+    if !path.exists() {
+        eprintln!("skipping {tool}: ../shared/tools is absent");
+        return None;
+    }
+    let out = std::process::Command::new(&path)
+        .args(args)
+        .arg(file)
+        .output()
+        .ok()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match serde_json::from_str(stdout.trim()) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            eprintln!(
+                "skipping {tool}: it did not run ({}{})",
+                stdout.trim(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            None
+        }
+    }
+}
+
+/// What subscribers' software sees: newsboat and Python feedparser read
+/// every item of the RSS and Atom outputs, with the same UTC dates as the
+/// JSON Feed, and report no error.
+#[tokio::test]
+async fn real_feed_readers_accept_the_outputs() {
+    let (_server, project) = six_feeds().await;
+    assert_eq!(project.feedloom(&["run"]).code, 3);
+    let json = project.json("all.json");
+    let dates: HashMap<String, String> = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().to_owned(),
+                i["date_published"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for file in ["all.rss", "all.atom"] {
+        let path = project.output(file);
+        if let Some(nb) = reader("newsboat-read", &["--json"], &path) {
+            assert_eq!(
+                nb["errors"].as_array().map_or(0, Vec::len),
+                0,
+                "{file}: {nb}"
+            );
+            assert_eq!(nb["item_count"], 11, "{file}: {nb}");
+            for item in nb["items"].as_array().unwrap() {
+                let guid = item["guid"].as_str().unwrap();
+                assert_eq!(
+                    item["date"].as_str(),
+                    dates.get(guid).map(String::as_str),
+                    "{file} {guid}"
+                );
+            }
+        }
+        if let Some(fp) = reader("feedparser-read", &[], &path) {
+            assert_eq!(fp["bozo"], false, "{file}: {fp}");
+            assert_eq!(fp["entry_count"], 11, "{file}: {fp}");
+            for entry in fp["entries"].as_array().unwrap() {
+                let id = entry["id"].as_str().unwrap();
+                assert_eq!(
+                    entry["published"].as_str(),
+                    dates.get(id).map(String::as_str),
+                    "{file} {id}"
+                );
+                assert!(
+                    entry["source_title"].is_string() || file == "all.rss",
+                    "{file}: {entry}"
+                );
+            }
+        }
+    }
+}

@@ -118,11 +118,17 @@ fn entry(stored: &StoredItem) -> Entry {
         rights: a.credit.clone().map(Text::plain),
         source,
         summary: a.summary.clone().map(Text::html),
-        content: a.content.clone().map(|body| Content {
-            value: Some(body),
-            content_type: Some("html".to_owned()),
-            ..Content::default()
-        }),
+        // RFC 4287 4.1.1.1: an entry with no content needs an alternate
+        // link; with neither, the summary is the content.
+        content: a
+            .content
+            .clone()
+            .or_else(|| a.link.is_none().then(|| a.summary.clone()).flatten())
+            .map(|body| Content {
+                value: Some(body),
+                content_type: Some("html".to_owned()),
+                ..Content::default()
+            }),
         ..Entry::default()
     }
 }
