@@ -373,17 +373,15 @@ fn reader(tool: &str, args: &[&str], file: &std::path::Path) -> Option<Value> {
         .output()
         .ok()?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    match serde_json::from_str(stdout.trim()) {
-        Ok(v) => Some(v),
-        Err(_) => {
-            eprintln!(
-                "skipping {tool}: it did not run ({}{})",
-                stdout.trim(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-            None
-        }
+    let parsed = serde_json::from_str(stdout.trim()).ok();
+    if parsed.is_none() {
+        eprintln!(
+            "skipping {tool}: it did not run ({}{})",
+            stdout.trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
+    parsed
 }
 
 /// What subscribers' software sees: newsboat and Python feedparser read
