@@ -74,7 +74,12 @@ fn corpus_sweep_never_panics() {
                 read += 1;
                 items += n;
             }
-            Ok(Err(message)) => *failures.entry(kind(&message)).or_default() += 1,
+            Ok(Err(message)) => {
+                if std::env::var_os("SWEEP_VERBOSE").is_some() {
+                    println!("FAIL {}: {message}", path.display());
+                }
+                *failures.entry(kind(&message)).or_default() += 1;
+            }
             Err(_) => panics.push(path.display().to_string()),
         }
     }

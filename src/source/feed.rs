@@ -27,18 +27,31 @@ pub fn parse(
     location: &Url,
     source: &SourceConfig,
 ) -> Result<(SourceMeta, Vec<RawEntry>), String> {
-    let text = decode::to_utf8(bytes, content_type);
-    let feed = match read(&text, location, source) {
-        Err(ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot)) => {
-            let retried = with_rss_version_2(&text).map(|fixed| read(&fixed, location, source));
-            match retried {
-                Some(result) => result,
-                None => return Err(not_a_feed(&text)),
-            }
+    let mut text = decode::to_utf8(bytes, content_type);
+    let mut repairs = 0;
+    let feed = loop {
+        let error = match read(&text, location, source) {
+            Ok(feed) => break feed,
+            Err(error) => error,
+        };
+        if let Some(fixed) = repair(&text, &error).filter(|_| repairs < MAX_REPAIRS) {
+            text = fixed;
+            repairs += 1;
+            continue;
         }
-        other => other,
-    }
-    .map_err(|e| e.to_string())?;
+        if matches!(
+            error,
+            ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot)
+        ) {
+            // A feed root with no channel or entries is an empty feed, not an error.
+            return if root_tag(&text).is_some_and(|t| FEED_ROOTS.contains(&element_name(t))) {
+                Ok((SourceMeta::default(), Vec::new()))
+            } else {
+                Err(not_a_feed(&text))
+            };
+        }
+        return Err(error.to_string());
+    };
     // feed-rs resolves links against xml:base but does not hand out the
     // root element's xml:base, which relative URLs in content need too.
     let base = root_xml_base(&text)
@@ -47,18 +60,89 @@ pub fn parse(
     Ok(adapt(feed, &base))
 }
 
-/// The `xml:base` attribute of the document's root element, if any.
-fn root_xml_base(text: &str) -> Option<String> {
+/// How many times one document is repaired and read again.
+const MAX_REPAIRS: usize = 8;
+
+/// Root elements of the feed formats (`rdf:RDF` by its local name too).
+const FEED_ROOTS: [&str; 5] = ["rss", "RDF", "rdf:RDF", "feed", "channel"];
+
+/// The same document with what feed-rs tripped on made readable, where a
+/// repair is known: an `<rss>` version it does not know is read as 2.0; a
+/// text construct with a `type` it does not know (`application/octet-stream`,
+/// an empty type) is read as plain text rather than losing the whole feed.
+fn repair(text: &str, error: &ParseFeedError) -> Option<String> {
+    match error {
+        ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => with_rss_version_2(text),
+        ParseFeedError::ParseError(ParseErrorKind::UnknownMimeType { mime, .. }) => {
+            let fixed = text
+                .replace(&format!("type=\"{mime}\""), "type=\"text\"")
+                .replace(&format!("type='{mime}'"), "type=\"text\"");
+            (fixed != text).then_some(fixed)
+        }
+        ParseFeedError::JsonUnsupportedVersion(version) => {
+            let fixed = text.replacen(
+                &format!("\"{version}\""),
+                "\"https://jsonfeed.org/version/1.1\"",
+                1,
+            );
+            (fixed != text).then_some(fixed)
+        }
+        ParseFeedError::XmlReader(e) if e.to_string().contains("reference not closed") => {
+            escape_bare_ampersands(text)
+        }
+        _ => None,
+    }
+}
+
+/// `&` not starting an entity or character reference, escaped: the
+/// commonest breakage of hand-made feeds ("Q&A", URLs with `?a=1&b=2`).
+fn escape_bare_ampersands(text: &str) -> Option<String> {
+    let is_reference = |rest: &str| {
+        let body = rest.strip_prefix('#').unwrap_or(rest);
+        let end = body.find(';').filter(|n| (1..=32).contains(n));
+        end.is_some_and(|n| body[..n].chars().all(|c| c.is_ascii_alphanumeric()))
+    };
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut changed = false;
+    let mut pieces = text.split('&');
+    out.push_str(pieces.next().unwrap_or_default());
+    for piece in pieces {
+        out.push('&');
+        if !is_reference(piece) {
+            out.push_str("amp;");
+            changed = true;
+        }
+        out.push_str(piece);
+    }
+    changed.then_some(out)
+}
+
+/// The document's root start tag (without `<` and `>`), skipping the prolog,
+/// comments and doctype.
+fn root_tag(text: &str) -> Option<&str> {
     let mut rest = text;
-    let tag = loop {
+    loop {
         let start = rest.find('<')?;
         rest = &rest[start..];
-        if rest.starts_with("<?") || rest.starts_with("<!") {
+        if rest.starts_with("<!--") {
+            rest = &rest[rest.find("-->")? + 3..];
+        } else if rest.starts_with("<?") || rest.starts_with("<!") {
             rest = &rest[rest.find('>')? + 1..];
-            continue;
+        } else {
+            return Some(&rest[1..rest.find('>')?]);
         }
-        break &rest[..rest.find('>')?];
-    };
+    }
+}
+
+fn element_name(tag: &str) -> &str {
+    tag.split(|c: char| c.is_whitespace() || c == '/')
+        .next()
+        .unwrap_or_default()
+}
+
+/// The `xml:base` attribute of the document's root element, if any.
+fn root_xml_base(text: &str) -> Option<String> {
+    let tag = root_tag(text)?;
     let at = tag.find("xml:base")?;
     let value = tag[at + "xml:base".len()..]
         .trim_start()
@@ -273,6 +357,43 @@ mod tests {
         let doc = "<?xml version=\"1.0\"?>\n<!-- c -->\n<feed xmlns=\"x\" xml:base='https://ex.org/b/'><entry/></feed>";
         assert_eq!(root_xml_base(doc).as_deref(), Some("https://ex.org/b/"));
         assert_eq!(root_xml_base("<rss version=\"2.0\"><channel/></rss>"), None);
+    }
+
+    #[test]
+    fn empty_feeds_and_unknown_text_types_are_read() {
+        let source = crate::config::SourceConfig {
+            name: "t".into(),
+            kind: crate::config::SourceKind::Feed,
+            location: crate::config::Location::Path("/t".into()),
+            tags: vec![],
+            interval: std::time::Duration::from_mins(1),
+            timezone: chrono_tz::Tz::UTC,
+            max_items: None,
+            filter: crate::config::Filter::default(),
+        };
+        let url = Url::parse("https://ex.org/feed").unwrap();
+        let (_, entries) = parse(
+            b"<!-- x -->\n<rss version=\"0.92\">\n</rss>",
+            None,
+            &url,
+            &source,
+        )
+        .unwrap();
+        assert!(entries.is_empty());
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+<entry><title type="application/octet-stream">Odd</title><id>urn:x:1</id><updated>2024-01-01T00:00:00Z</updated></entry></feed>"#;
+        let (_, entries) = parse(atom, None, &url, &source).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert!(parse(b"<html><body>no</body></html>", None, &url, &source).is_err());
+    }
+
+    #[test]
+    fn bare_ampersands_are_escaped_and_references_kept() {
+        assert_eq!(
+            escape_bare_ampersands("<t>Q&A &amp; &#38; &#x26; ?a=1&b=2</t>").unwrap(),
+            "<t>Q&amp;A &amp; &#38; &#x26; ?a=1&amp;b=2</t>"
+        );
+        assert_eq!(escape_bare_ampersands("<t>&lt;ok&gt;</t>"), None);
     }
 
     #[test]
