@@ -95,3 +95,89 @@ fn corpus_sweep_never_panics() {
     assert!(panics.is_empty(), "panicked on: {panics:#?}");
     assert!(read > paths.len() / 2, "most of the corpus should read");
 }
+
+/// A differential check on dates: on feed-rs's own fixtures (many of them
+/// real sites' feeds), every entry's published instant must agree with
+/// feed-rs's expected result, except where our reading is a deliberate
+/// difference (printed, so a person can judge).
+#[test]
+fn dates_agree_with_feed_rs_expected_results() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let expected_dir = root.join("expected/feed-rs");
+    if !expected_dir.is_dir() {
+        eprintln!("skipping the date differential: ../shared/corpus/expected/feed-rs is absent");
+        return;
+    }
+    let mut expected_files = Vec::new();
+    files(&expected_dir, &mut expected_files);
+    let source = SourceConfig {
+        name: "diff".into(),
+        kind: SourceKind::Feed,
+        location: Location::Path(root.clone()),
+        tags: vec![],
+        interval: Duration::from_mins(1),
+        timezone: chrono_tz::Tz::UTC,
+        max_items: None,
+        filter: Filter::default(),
+    };
+    let (mut compared, mut differ) = (0usize, Vec::new());
+    for expected_path in expected_files
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".serde.json"))
+    {
+        let rel = expected_path
+            .strip_prefix(&expected_dir)
+            .unwrap()
+            .to_string_lossy()
+            .replace(".serde.json", "");
+        let Some(feed_path) = ["xml", "json", "rss", "atom"]
+            .iter()
+            .map(|ext| root.join("feeds/feed-rs").join(format!("{rel}.{ext}")))
+            .find(|p| p.exists())
+        else {
+            continue;
+        };
+        let expected: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(expected_path).unwrap()).unwrap();
+        let url = Url::from_file_path(&feed_path).unwrap();
+        let Ok((_, entries)) =
+            feedloom::source::feed::parse(&std::fs::read(&feed_path).unwrap(), None, &url, &source)
+        else {
+            continue;
+        };
+        for (ours, theirs) in entries.iter().zip(expected["entries"].as_array().unwrap()) {
+            let want = theirs["published"].as_str().or(theirs["updated"].as_str());
+            let got = ours.article.published.or(ours.article.updated);
+            // feedloom drops fractional seconds on purpose (readers mishandle them).
+            let want_secs = want.map(|w| {
+                w.split('.')
+                    .next()
+                    .unwrap_or(w)
+                    .trim_end_matches('Z')
+                    .to_owned()
+                    + "Z"
+            });
+            let want = want_secs.as_deref();
+            let Some(want) = want else { continue };
+            compared += 1;
+            let want = chrono::DateTime::parse_from_rfc3339(want)
+                .unwrap()
+                .with_timezone(&Utc);
+            if got != Some(want) {
+                differ.push(format!("{rel}: expected {want}, got {got:?}"));
+            }
+        }
+    }
+    println!(
+        "date differential: {compared} dated entries compared, {} differ",
+        differ.len()
+    );
+    for d in &differ {
+        println!("  {d}");
+    }
+    assert!(compared > 50, "too few entries compared: {compared}");
+    assert!(
+        differ.len() * 50 <= compared,
+        "more than 2% of dates differ from feed-rs"
+    );
+}

@@ -213,6 +213,16 @@ fn parse_tokens(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
     let mut offset: Option<FixedOffset> = None;
     let mut bare_numbers: Vec<u32> = Vec::new();
 
+    // The RFC 822 weekday slot ("Tue," but also "mer," or "Di,") carries
+    // nothing the date does not: drop whatever word fills it.
+    let text = match text.split_once(',') {
+        Some((head, rest))
+            if !head.is_empty() && head.chars().all(|c| c.is_alphabetic() || c == '.') =>
+        {
+            rest
+        }
+        _ => text,
+    };
     let cleaned = text.replace([',', '\u{a0}'], " ");
     let tokens = cleaned.split_whitespace().peekable();
     for token in tokens {
@@ -421,6 +431,7 @@ mod tests {
             "2021-06-22T10:15:00Z",
         ),
         ("Tue, 22 Jun 2021 10:15:00 GMT+2", "2021-06-22T08:15:00Z"),
+        ("mer, 16 nov 2022 00:38:15 +0100", "2022-11-15T23:38:15Z"),
         // Two-digit years.
         ("Tue, 22 Jun 21 10:15:00 GMT", "2021-06-22T10:15:00Z"),
         ("Thu, 01 Jan 98 12:00:00 GMT", "1998-01-01T12:00:00Z"),
