@@ -7,6 +7,7 @@
 //! - [`config`]: `feeds.toml` into validated [`config::Settings`].
 //! - [`model`]: the nouns handed between stages ([`model::Article`], [`model::Fetched`]).
 //! - [`source`]: reading each source kind (HTTP or disk, charset, feed-rs).
+//! - [`extract`]: article fields from HTML pages, text dumps and Markdown.
 //! - [`normalize`]: dates, links, sanitizing, filters, in one visible order.
 //! - [`store`]: the SQLite state: items, first-seen times, validators, health.
 //! - [`publish`]: RSS, Atom and JSON Feed writers and atomic file writes.
@@ -32,6 +33,7 @@
 
 pub mod config;
 pub mod error;
+pub mod extract;
 pub mod model;
 pub mod normalize;
 pub mod publish;

@@ -10,6 +10,18 @@ use url::Url;
 pub enum DateSource {
     /// The feed entry's published (or, failing that, updated) date.
     Feed,
+    /// A page's JSON-LD `datePublished`.
+    JsonLd,
+    /// A page's `<meta>` tags (`article:published_time`, `dc.date`, ...).
+    Meta,
+    /// A page's `<time datetime>` element.
+    TimeElement,
+    /// A date written in the visible text (or a plain-text article's date line).
+    Text,
+    /// A date in the article's URL path.
+    Url,
+    /// A configured selector, or a file's front matter.
+    Selector,
     /// No usable date: the first time feedloom saw the item.
     FirstSeen,
 }
@@ -20,6 +32,12 @@ impl DateSource {
     pub fn as_str(self) -> &'static str {
         match self {
             DateSource::Feed => "feed",
+            DateSource::JsonLd => "json-ld",
+            DateSource::Meta => "meta",
+            DateSource::TimeElement => "time-element",
+            DateSource::Text => "text",
+            DateSource::Url => "url",
+            DateSource::Selector => "selector",
             DateSource::FirstSeen => "first-seen",
         }
     }
@@ -29,6 +47,12 @@ impl DateSource {
     pub fn parse(s: &str) -> Self {
         match s {
             "feed" => DateSource::Feed,
+            "json-ld" => DateSource::JsonLd,
+            "meta" => DateSource::Meta,
+            "time-element" => DateSource::TimeElement,
+            "text" => DateSource::Text,
+            "url" => DateSource::Url,
+            "selector" => DateSource::Selector,
             _ => DateSource::FirstSeen,
         }
     }
@@ -57,6 +81,8 @@ pub struct Article {
     pub categories: Vec<String>,
     /// Credit line (photo or source credit), plain text.
     pub credit: Option<String>,
+    /// Lead image.
+    pub image: Option<Url>,
     /// When it was published; `None` until the store fills in first-seen.
     pub published: Option<DateTime<Utc>>,
     /// When it was last updated, if the source says.

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS items (
     authors      TEXT NOT NULL,
     categories   TEXT NOT NULL,
     credit       TEXT,
+    image        TEXT,
     published    INTEGER NOT NULL,
     updated      INTEGER,
     date_source  TEXT NOT NULL,
@@ -174,6 +175,18 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open)?;
         conn.execute_batch(SCHEMA).map_err(open)?;
+        // State files from before lead images were kept lack the column.
+        let has_image: bool = conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM pragma_table_info('items') WHERE name = 'image')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(open)?;
+        if !has_image {
+            conn.execute_batch("ALTER TABLE items ADD COLUMN image TEXT")
+                .map_err(open)?;
+        }
         Ok(Self { conn })
     }
 
@@ -349,7 +362,7 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT i.id, i.public_id, i.link, i.title, i.summary, i.content, i.authors,
-                        i.categories, i.credit, i.published, i.updated, i.date_source
+                        i.categories, i.credit, i.published, i.updated, i.date_source, i.image
                  FROM items i
                  WHERE EXISTS (SELECT 1 FROM item_sources s
                                WHERE s.item_id = i.id AND s.source IN (SELECT value FROM json_each(?1)))
@@ -382,6 +395,9 @@ impl Store {
                             authors: parse_list(&row.get::<_, String>(6)?),
                             categories: parse_list(&row.get::<_, String>(7)?),
                             credit: row.get(8)?,
+                            image: row
+                                .get::<_, Option<String>>(12)?
+                                .and_then(|i| Url::parse(&i).ok()),
                             published: Some(from_ts(row.get(9)?)),
                             updated: row.get::<_, Option<i64>>(10)?.map(from_ts),
                             date_source: DateSource::parse(&row.get::<_, String>(11)?),
@@ -460,7 +476,8 @@ fn upsert(
                 link = ?3, title = ?4, summary = ?5, content = ?6, authors = ?7,
                 categories = ?8, credit = ?9, updated = ?10,
                 published = COALESCE(?11, published),
-                date_source = CASE WHEN ?11 IS NULL THEN date_source ELSE ?12 END
+                date_source = CASE WHEN ?11 IS NULL THEN date_source ELSE ?12 END,
+                image = ?13
              WHERE id = ?1 AND owner = ?2",
         )
         .and_then(|mut s| {
@@ -476,7 +493,8 @@ fn upsert(
                 a.credit,
                 a.updated.map(to_ts),
                 a.published.map(to_ts),
-                a.date_source.as_str()
+                a.date_source.as_str(),
+                a.image.as_ref().map(Url::as_str)
             ])
         })
         .map_err(query("updating item"))?;
@@ -500,10 +518,19 @@ fn upsert(
             "UPDATE items SET
                 summary = COALESCE(summary, ?2), content = COALESCE(content, ?3),
                 authors = CASE WHEN authors = '[]' THEN ?4 ELSE authors END,
-                credit = COALESCE(credit, ?5)
+                credit = COALESCE(credit, ?5), image = COALESCE(image, ?6)
              WHERE id = ?1",
         )
-        .and_then(|mut s| s.execute(params![item_id, a.summary, a.content, authors, a.credit]))
+        .and_then(|mut s| {
+            s.execute(params![
+                item_id,
+                a.summary,
+                a.content,
+                authors,
+                a.credit,
+                a.image.as_ref().map(Url::as_str)
+            ])
+        })
         .map_err(query("merging item"))?;
         stats.merged += 1;
         item_id
@@ -521,8 +548,8 @@ fn upsert(
         };
         tx.prepare_cached(
             "INSERT INTO items (public_id, owner, link, title, summary, content, authors,
-                                categories, credit, published, updated, date_source, first_seen)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                categories, credit, published, updated, date_source, first_seen, image)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -538,7 +565,8 @@ fn upsert(
                 to_ts(a.published.unwrap_or(now)),
                 a.updated.map(to_ts),
                 a.date_source.as_str(),
-                to_ts(now)
+                to_ts(now),
+                a.image.as_ref().map(Url::as_str)
             ])
         })
         .map_err(query("inserting item"))?;
@@ -619,6 +647,7 @@ mod tests {
             authors: vec![],
             categories: vec![],
             credit: None,
+            image: None,
             published: published.map(from_ts),
             updated: None,
             date_source: if published.is_some() {

@@ -23,6 +23,90 @@ pub fn parse(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
     parse_iso(text, tz).or_else(|| parse_tokens(text, tz))
 }
 
+/// Relative dates as pages print them ("3 hours ago", "an hour ago",
+/// "yesterday", "today", "just now"), against `now`.
+#[must_use]
+pub fn parse_relative(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let lower = text.trim().to_lowercase();
+    let lower = lower.trim_end_matches('.');
+    match lower {
+        "just now" | "now" | "today" | "moments ago" | "a moment ago" => return Some(now),
+        "yesterday" => return Some(now - chrono::TimeDelta::days(1)),
+        _ => {}
+    }
+    let caps = RELATIVE.captures(lower)?;
+    let n: i64 = match &caps[1] {
+        "a" | "an" | "one" => 1,
+        digits => digits.parse().ok()?,
+    };
+    let unit = &caps[2];
+    let delta = if unit.starts_with("sec") {
+        chrono::TimeDelta::seconds(n)
+    } else if unit.starts_with("min") {
+        chrono::TimeDelta::minutes(n)
+    } else if unit.starts_with('h') {
+        chrono::TimeDelta::hours(n)
+    } else if unit.starts_with('d') {
+        chrono::TimeDelta::days(n)
+    } else if unit.starts_with('w') {
+        chrono::TimeDelta::weeks(n)
+    } else if unit.starts_with("mo") {
+        chrono::TimeDelta::days(30 * n)
+    } else {
+        chrono::TimeDelta::days(365 * n)
+    };
+    now.checked_sub_signed(delta)
+}
+
+static RELATIVE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^(\d{1,4}|an?|one)\s+(seconds?|secs?|minutes?|mins?|hours?|hrs?|h|days?|d|weeks?|w|months?|mo|years?|yrs?|y)\s+ago$")
+        .expect("static regex")
+});
+
+/// Month-name and ISO dates, with an optional time and zone, or a relative
+/// date, anywhere inside a run of text ("Published June 22, 2021 at 3:45 PM").
+static DATE_IN_TEXT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    let month = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?";
+    let time =
+        r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?:\s+[a-z]{2,5}\b)?)?";
+    let pattern = format!(
+        r"(?i)\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{month},?\s+\d{{4}}{time}|{month}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}{time}|\d{{4}}-\d{{2}}-\d{{2}}(?:[t ]\d{{2}}:\d{{2}}(?::\d{{2}})?(?:z|[+-]\d{{2}}:?\d{{2}})?)?|(?:\d{{1,4}}|an?|one)\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago|yesterday)\b"
+    );
+    regex::Regex::new(&pattern).expect("static regex")
+});
+
+/// The first date written anywhere in `text`, read in `tz` (relative forms
+/// against `now`).
+#[must_use]
+pub fn find_in_text(text: &str, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    DATE_IN_TEXT
+        .find_iter(text)
+        .find_map(|m| parse(m.as_str(), tz).or_else(|| parse_relative(m.as_str(), now)))
+}
+
+static DATE_IN_PATH: std::sync::LazyLock<[regex::Regex; 3]> = std::sync::LazyLock::new(|| {
+    [
+        r"/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})(?:/|$)",
+        r"/((?:19|20)\d{2})-(\d{2})-(\d{2})(?:[/._-]|$)",
+        r"/((?:19|20)\d{2})(\d{2})(\d{2})(?:/|$)",
+    ]
+    .map(|p| regex::Regex::new(p).expect("static regex"))
+});
+
+/// A date in a URL path: `/2021/06/22/`, `/2021-06-22-slug`, `/20210622/`.
+#[must_use]
+pub fn from_url_path(path: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    DATE_IN_PATH.iter().find_map(|re| {
+        let caps = re.captures(path)?;
+        let date = NaiveDate::from_ymd_opt(
+            caps[1].parse().ok()?,
+            caps[2].parse().ok()?,
+            caps[3].parse().ok()?,
+        )?;
+        local(date.and_hms_opt(0, 0, 0)?, tz)
+    })
+}
+
 /// RFC 3339 and the ISO 8601 shapes feeds use: `T` or space between date
 /// and time, optional seconds and fractions, `Z`, `+hh:mm`, `+hhmm`, `+hh`
 /// or no offset at all.
@@ -466,6 +550,63 @@ mod tests {
         for (input, expected) in TABLE {
             assert_eq!(parse(input, Tz::UTC), Some(utc(expected)), "{input}");
         }
+    }
+
+    #[test]
+    fn relative_dates_and_dates_in_text_and_urls() {
+        let now = utc("2026-03-10T12:00:00Z");
+        assert_eq!(
+            parse_relative("3 hours ago", now),
+            Some(utc("2026-03-10T09:00:00Z"))
+        );
+        assert_eq!(
+            parse_relative("an hour ago", now),
+            Some(utc("2026-03-10T11:00:00Z"))
+        );
+        assert_eq!(
+            parse_relative("Yesterday", now),
+            Some(utc("2026-03-09T12:00:00Z"))
+        );
+        assert_eq!(
+            parse_relative("2 days ago", now),
+            Some(utc("2026-03-08T12:00:00Z"))
+        );
+        assert_eq!(parse_relative("in 3 hours", now), None);
+        let text = "Posted by Ana on Jun. 22, 2021 3:45 PM EDT in News";
+        assert_eq!(
+            find_in_text(text, Tz::UTC, now),
+            Some(utc("2021-06-22T19:45:00Z"))
+        );
+        assert_eq!(
+            find_in_text("Updated 22nd of June 2021", Tz::UTC, now),
+            Some(utc("2021-06-22T00:00:00Z"))
+        );
+        assert_eq!(
+            find_in_text("Last edit: 2021-06-22 10:15", Tz::UTC, now),
+            Some(utc("2021-06-22T10:15:00Z"))
+        );
+        assert_eq!(
+            find_in_text("Shared 5 minutes ago", Tz::UTC, now),
+            Some(utc("2026-03-10T11:55:00Z"))
+        );
+        assert_eq!(
+            find_in_text("May the best team win in 2021", Tz::UTC, now),
+            None
+        );
+        assert_eq!(
+            from_url_path("/news/2021/06/22/moscow-meeting", Tz::UTC),
+            Some(utc("2021-06-22T00:00:00Z"))
+        );
+        assert_eq!(
+            from_url_path("/2021-06-22-moscow.html", Tz::UTC),
+            Some(utc("2021-06-22T00:00:00Z"))
+        );
+        assert_eq!(
+            from_url_path("/archive/20210622/", Tz::UTC),
+            Some(utc("2021-06-22T00:00:00Z"))
+        );
+        assert_eq!(from_url_path("/products/1234567/", Tz::UTC), None);
+        assert_eq!(from_url_path("/2021/13/40/", Tz::UTC), None);
     }
 
     #[test]

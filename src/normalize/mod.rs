@@ -148,11 +148,11 @@ fn trusted_dates(mut a: Article, now: DateTime<Utc>) -> Article {
     let believable = |d: Option<DateTime<Utc>>| d.filter(|d| *d <= now + FUTURE_TOLERANCE);
     a.updated = believable(a.updated);
     a.published = believable(a.published).or(a.updated);
-    a.date_source = if a.published.is_some() {
-        DateSource::Feed
-    } else {
-        DateSource::FirstSeen
-    };
+    if a.published.is_none() {
+        a.date_source = DateSource::FirstSeen;
+    } else if a.date_source == DateSource::FirstSeen {
+        a.date_source = DateSource::Feed;
+    }
     a
 }
 
@@ -201,6 +201,7 @@ mod tests {
                 authors: vec![],
                 categories: vec![],
                 credit: None,
+                image: None,
                 published: None,
                 updated: None,
                 date_source: DateSource::FirstSeen,

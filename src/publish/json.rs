@@ -32,6 +32,8 @@ struct Item<'a> {
     content_html: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
     date_published: String,
     date_modified: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -97,6 +99,7 @@ fn item(stored: &StoredItem) -> Item<'_> {
         title: &a.title,
         content_html: a.content.as_deref().or(a.summary.as_deref()),
         summary,
+        image: a.image.as_ref().map(url::Url::as_str),
         date_published: rfc3339(stored.published()),
         date_modified: rfc3339(updated_of(stored)),
         authors: a.authors.iter().map(|n| Author { name: n }).collect(),

@@ -11,6 +11,7 @@ use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, ChannelBuilder, Guid, ItemBuilder};
 
 use super::{Document, NAMESPACE};
+use crate::normalize::sanitize::escape_html;
 use crate::store::StoredItem;
 
 pub(crate) fn render(doc: &Document<'_>) -> Result<Vec<u8>, String> {
@@ -77,11 +78,24 @@ fn item(stored: &StoredItem) -> rss::Item {
             BTreeMap::from([("via".to_owned(), via)]),
         );
     }
+    // The body goes in content:encoded when a summary fills description;
+    // a credit line is appended there, where every reader shows it.
+    let body = a.summary.as_ref().and(a.content.clone());
+    let body = match &a.credit {
+        Some(credit) => Some(format!(
+            "{}<p><small>Credit: {}</small></p>",
+            body.or_else(|| a.content.clone())
+                .or_else(|| a.summary.clone())
+                .unwrap_or_default(),
+            escape_html(credit)
+        )),
+        None => body,
+    };
     ItemBuilder::default()
         .title(Some(a.title.clone()))
         .link(link.clone())
         .description(a.summary.clone().or_else(|| a.content.clone()))
-        .content(a.summary.as_ref().and(a.content.clone()))
+        .content(body)
         .guid(Some(Guid {
             permalink: link.as_deref() == Some(stored.public_id.as_str()),
             value: stored.public_id.clone(),

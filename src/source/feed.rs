@@ -282,6 +282,11 @@ fn adapt_entry(entry: &Entry, location: &Url, feed_authors: &[String]) -> RawEnt
             })
             .collect(),
         credit,
+        image: entry
+            .media
+            .iter()
+            .flat_map(|m| m.thumbnails.iter())
+            .find_map(|t| link::resolve(&t.image.uri, Some(&base))),
         published: entry.published,
         updated: entry.updated,
         date_source: DateSource::Feed,

@@ -1,0 +1,119 @@
+//! The article object of a page's JSON-LD (`NewsArticle`, `BlogPosting`,
+//! ...), found at the top level, in arrays or in an `@graph`.
+
+use scraper::{Html, Selector};
+use serde_json::Value;
+
+use crate::normalize::sanitize;
+
+/// The JSON-LD fields extraction uses.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Article {
+    pub(crate) headline: Option<String>,
+    pub(crate) date_published: Option<String>,
+    pub(crate) author: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) image: Option<String>,
+}
+
+/// Types that describe the article itself (not the site, a breadcrumb or a person).
+const ARTICLE_TYPES: [&str; 11] = [
+    "Article",
+    "NewsArticle",
+    "BlogPosting",
+    "ReportageNewsArticle",
+    "AnalysisNewsArticle",
+    "OpinionNewsArticle",
+    "BackgroundNewsArticle",
+    "ScholarlyArticle",
+    "TechArticle",
+    "SocialMediaPosting",
+    "LiveBlogPosting",
+];
+
+fn is_article(v: &Value) -> bool {
+    match v.get("@type") {
+        Some(Value::String(t)) => ARTICLE_TYPES.contains(&t.as_str()),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .any(|t| t.as_str().is_some_and(|t| ARTICLE_TYPES.contains(&t))),
+        _ => false,
+    }
+}
+
+fn collect<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| collect(i, out)),
+        Value::Object(map) => {
+            if is_article(v) {
+                out.push(v);
+            }
+            if let Some(graph) = map.get("@graph") {
+                collect(graph, out);
+            }
+            if let Some(main) = map.get("mainEntity") {
+                collect(main, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A string, or the `name`/`url` of an object, or the first of an array.
+fn text(v: &Value, key: &str) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+        Value::Array(items) => {
+            let names: Vec<String> = items.iter().filter_map(|i| text(i, key)).collect();
+            (!names.is_empty()).then(|| names.join(", "))
+        }
+        Value::Object(map) => map.get(key).and_then(|n| text(n, key)),
+        _ => None,
+    }
+}
+
+/// The first article object on the page, if any.
+pub(crate) fn article(doc: &Html) -> Article {
+    let scripts =
+        Selector::parse(r#"script[type="application/ld+json"]"#).expect("static selector");
+    for script in doc.select(&scripts) {
+        let raw: String = script.text().collect();
+        let raw = raw
+            .trim()
+            .trim_start_matches("<![CDATA[")
+            .trim_end_matches("]]>");
+        let Ok(value) = serde_json::from_str::<Value>(raw) else {
+            continue;
+        };
+        let mut found = Vec::new();
+        collect(&value, &mut found);
+        if let Some(a) = found.first() {
+            return Article {
+                headline: a
+                    .get("headline")
+                    .or(a.get("name"))
+                    .and_then(|v| text(v, "name"))
+                    .map(|t| sanitize::plain_text(&t)),
+                date_published: a
+                    .get("datePublished")
+                    .or(a.get("dateCreated"))
+                    .and_then(|v| text(v, "@value")),
+                author: a
+                    .get("author")
+                    .or(a.get("creator"))
+                    .and_then(|v| text(v, "name"))
+                    .map(|t| sanitize::plain_text(&t)),
+                description: a
+                    .get("description")
+                    .and_then(|v| text(v, "name"))
+                    .map(|t| sanitize::plain_text(&t)),
+                image: a
+                    .get("image")
+                    .or(a.get("thumbnailUrl"))
+                    .and_then(|v| text(v, "url"))
+                    .map(|s| s.split(", ").next().unwrap_or_default().to_owned()),
+            };
+        }
+    }
+    Article::default()
+}

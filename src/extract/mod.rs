@@ -1,0 +1,626 @@
+//! Article fields from an HTML page: title, publication date, author,
+//! credit, summary, body and lead image, each with where it came from.
+//!
+//! Signals are trusted in a fixed order, most explicit first: a configured
+//! selector, then JSON-LD (written for machines), then `<meta>` tags, then
+//! the markup (`<time>`, `<h1>`, `rel=author`, `figcaption`), then visible
+//! text (bylines, date lines), and last the URL. The body comes from
+//! readability-style scoring (dom_smoothie), with fields already extracted
+//! (title, standfirst, date and credit lines) taken out of it.
+//!
+//! This module only reads HTML; fetching belongs to `source/`.
+
+mod jsonld;
+pub mod text;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use scraper::{ElementRef, Html, Selector};
+use url::Url;
+
+use crate::model::DateSource;
+use crate::normalize::{date, link, sanitize};
+
+/// A CSS selector with an optional attribute to read (`time@datetime`).
+#[derive(Debug, Clone)]
+pub struct FieldSelector {
+    /// The compiled selector.
+    pub css: Selector,
+    /// The attribute to read; `None` reads the text (or HTML, for bodies).
+    pub attr: Option<String>,
+    /// The selector as written, for messages and provenance.
+    pub source: String,
+}
+
+impl FieldSelector {
+    /// Parses `css` or `css@attr`.
+    ///
+    /// # Errors
+    /// A message saying why the selector is not valid CSS.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let (css, attr) = match spec.rsplit_once('@') {
+            Some((css, attr)) if !attr.is_empty() && !attr.contains([' ', ']', '"', '\'']) => {
+                (css, Some(attr.to_owned()))
+            }
+            _ => (spec, None),
+        };
+        let css = if css.trim().is_empty() { "*" } else { css };
+        Selector::parse(css)
+            .map(|css| Self {
+                css,
+                attr,
+                source: spec.to_owned(),
+            })
+            .map_err(|e| format!("`{spec}` is not a valid CSS selector ({e})"))
+    }
+
+    /// The value in the first match under `scope`: the attribute, or the
+    /// collapsed text.
+    #[must_use]
+    pub fn text_in(&self, scope: ElementRef<'_>) -> Option<String> {
+        scope.select(&self.css).find_map(|el| self.value_of(el))
+    }
+
+    /// The attribute or text of one element.
+    #[must_use]
+    pub fn value_of(&self, el: ElementRef<'_>) -> Option<String> {
+        let value = match &self.attr {
+            Some(attr) => el.value().attr(attr).map(str::to_owned),
+            None => Some(element_text(el)),
+        }?;
+        let value = sanitize::collapse_whitespace(&value);
+        (!value.is_empty()).then_some(value)
+    }
+}
+
+/// Selectors given for an article page; any left `None` is found automatically.
+#[derive(Debug, Clone, Default)]
+pub struct PageSelectors {
+    /// The headline.
+    pub title: Option<FieldSelector>,
+    /// The publication date.
+    pub date: Option<FieldSelector>,
+    /// The author.
+    pub author: Option<FieldSelector>,
+    /// The article body (inner HTML of every match).
+    pub body: Option<FieldSelector>,
+    /// The credit line.
+    pub credit: Option<FieldSelector>,
+    /// The lead image (usually `img@src` or `meta[property=og:image]@content`).
+    pub image: Option<FieldSelector>,
+    /// Furniture removed before anything else is read.
+    pub remove: Vec<FieldSelector>,
+}
+
+/// One extracted value and where it came from ("json-ld", "meta:og:title", ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was found.
+    pub from: String,
+}
+
+fn found<T>(value: T, from: impl Into<String>) -> Found<T> {
+    Found {
+        value,
+        from: from.into(),
+    }
+}
+
+/// What automatic extraction (with any selectors) found on one page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extracted {
+    /// Plain-text headline.
+    pub title: Option<Found<String>>,
+    /// Publication instant, with the kind of signal it came from.
+    pub published: Option<(Found<DateTime<Utc>>, DateSource)>,
+    /// Author name.
+    pub author: Option<Found<String>>,
+    /// Photo or source credit, without its "Photo:" prefix.
+    pub credit: Option<Found<String>>,
+    /// Plain-text standfirst or description.
+    pub summary: Option<Found<String>>,
+    /// Body HTML (not yet sanitized).
+    pub body: Option<Found<String>>,
+    /// Lead image.
+    pub image: Option<Found<Url>>,
+}
+
+/// The words that start a credit line.
+const CREDIT_PREFIXES: [&str; 6] = [
+    "photo:",
+    "source:",
+    "credit:",
+    "image:",
+    "photograph:",
+    "picture:",
+];
+
+/// The credit in a line starting with a credit prefix, without the prefix.
+#[must_use]
+pub fn credit_line(line: &str) -> Option<String> {
+    let line = line.trim();
+    let lower = line.to_lowercase();
+    CREDIT_PREFIXES.iter().find_map(|p| {
+        lower
+            .starts_with(p)
+            .then(|| line[p.len()..].trim().to_owned())
+            .filter(|c| !c.is_empty())
+    })
+}
+
+fn sel(css: &str) -> Selector {
+    Selector::parse(css).expect("static selector")
+}
+
+/// Text of an element with block boundaries kept as spaces.
+fn element_text(el: ElementRef<'_>) -> String {
+    sanitize::collapse_whitespace(&el.text().collect::<Vec<_>>().join(" "))
+}
+
+/// Every `<meta>` value by its lowercased name, property or itemprop.
+fn meta_map(doc: &Html) -> Vec<(String, String)> {
+    let metas = sel("meta[content]");
+    doc.select(&metas)
+        .filter_map(|m| {
+            let v = m.value();
+            let key = v
+                .attr("property")
+                .or(v.attr("name"))
+                .or(v.attr("itemprop"))?;
+            let content = v.attr("content")?.trim();
+            (!content.is_empty()).then(|| (key.trim().to_lowercase(), content.to_owned()))
+        })
+        .collect()
+}
+
+fn meta<'a>(metas: &'a [(String, String)], keys: &[&str]) -> Option<(&'a str, &'a str)> {
+    keys.iter().find_map(|k| {
+        metas
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    })
+}
+
+/// Extracts an article from `html` served at `url`.
+#[must_use]
+pub fn html(
+    html: &str,
+    url: &Url,
+    selectors: &PageSelectors,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Extracted {
+    let mut doc = Html::parse_document(html);
+    if !selectors.remove.is_empty() {
+        let doomed: Vec<_> = selectors
+            .remove
+            .iter()
+            .flat_map(|s| doc.select(&s.css).map(|e| e.id()).collect::<Vec<_>>())
+            .collect();
+        for id in doomed {
+            if let Some(mut node) = doc.tree.get_mut(id) {
+                node.detach();
+            }
+        }
+    }
+    let root = doc.root_element();
+    let metas = meta_map(&doc);
+    let ld = jsonld::article(&doc);
+    let site_name = meta(&metas, &["og:site_name", "application-name"]).map(|(_, v)| v.to_owned());
+
+    let title = title(&doc, root, selectors, &ld, &metas, site_name.as_deref());
+    let published = published(&doc, root, selectors, &ld, &metas, url, tz, now);
+    let author = author(&doc, root, selectors, &ld, &metas);
+    let credit = selectors
+        .credit
+        .as_ref()
+        .and_then(|s| {
+            s.text_in(root).map(|v| {
+                found(
+                    credit_line(&v).unwrap_or(v),
+                    format!("selector {}", s.source),
+                )
+            })
+        })
+        .or_else(|| credit(&doc));
+    let summary = ld
+        .description
+        .clone()
+        .map(|d| found(d, "json-ld"))
+        .or_else(|| {
+            meta(
+                &metas,
+                &["description", "og:description", "twitter:description"],
+            )
+            .map(|(k, v)| found(sanitize::plain_text(v), format!("meta:{k}")))
+        })
+        .or_else(|| standfirst(&doc))
+        .filter(|s| !s.value.is_empty());
+    let image = selectors
+        .image
+        .as_ref()
+        .and_then(|s| {
+            s.text_in(root)
+                .and_then(|v| link::resolve(&v, Some(url)))
+                .map(|u| found(u, format!("selector {}", s.source)))
+        })
+        .or_else(|| {
+            meta(&metas, &["og:image", "og:image:url", "twitter:image"]).and_then(|(k, v)| {
+                link::resolve(v, Some(url)).map(|u| found(u, format!("meta:{k}")))
+            })
+        })
+        .or_else(|| {
+            ld.image
+                .as_deref()
+                .and_then(|v| link::resolve(v, Some(url)))
+                .map(|u| found(u, "json-ld"))
+        });
+
+    let body = if let Some(s) = &selectors.body {
+        let parts: Vec<String> = root.select(&s.css).map(|e| e.inner_html()).collect();
+        (!parts.is_empty()).then(|| found(parts.join("\n"), format!("selector {}", s.source)))
+    } else if selectors.remove.is_empty() {
+        readable_body(html, url)
+    } else {
+        readable_body(&doc.html(), url)
+    };
+    let body = body.map(|b| {
+        let skip: Vec<&str> = [
+            title.as_ref().map(|t| t.value.as_str()),
+            summary.as_ref().map(|s| s.value.as_str()),
+            credit.as_ref().map(|c| c.value.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        found(without_repeats(&b.value, &skip), b.from)
+    });
+
+    Extracted {
+        title,
+        published,
+        author,
+        credit,
+        summary,
+        body,
+        image,
+    }
+}
+
+fn title(
+    doc: &Html,
+    root: ElementRef<'_>,
+    selectors: &PageSelectors,
+    ld: &jsonld::Article,
+    metas: &[(String, String)],
+    site_name: Option<&str>,
+) -> Option<Found<String>> {
+    if let Some(s) = &selectors.title
+        && let Some(v) = s.text_in(root)
+    {
+        return Some(found(v, format!("selector {}", s.source)));
+    }
+    let clean = |t: &str| without_site_name(&sanitize::plain_text(t), site_name);
+    ld.headline
+        .as_deref()
+        .map(|t| found(clean(t), "json-ld"))
+        .or_else(|| {
+            meta(metas, &["og:title", "twitter:title"])
+                .map(|(k, v)| found(clean(v), format!("meta:{k}")))
+        })
+        .or_else(|| {
+            doc.select(&sel("h1"))
+                .next()
+                .map(|h| found(element_text(h), "h1"))
+        })
+        .or_else(|| {
+            doc.select(&sel("title"))
+                .next()
+                .map(|t| found(clean(&element_text(t)), "title"))
+        })
+        .filter(|t| !t.value.is_empty())
+}
+
+/// "Headline | Site", "Headline - Site", "Site: Headline" without the site.
+fn without_site_name(title: &str, site_name: Option<&str>) -> String {
+    const SEPARATORS: [&str; 6] = [" | ", " - ", " – ", " — ", " · ", " :: "];
+    for sep in SEPARATORS {
+        if let Some((head, tail)) = title.rsplit_once(sep) {
+            let tail_is_site = site_name
+                .is_some_and(|s| tail.trim().eq_ignore_ascii_case(s.trim()))
+                || (site_name.is_none()
+                    && tail.split_whitespace().count() <= 3
+                    && head.split_whitespace().count() >= 3);
+            if tail_is_site {
+                return head.trim().to_owned();
+            }
+            if site_name.is_some_and(|s| head.trim().eq_ignore_ascii_case(s.trim())) {
+                return tail.trim().to_owned();
+            }
+        }
+    }
+    title.to_owned()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn published(
+    doc: &Html,
+    root: ElementRef<'_>,
+    selectors: &PageSelectors,
+    ld: &jsonld::Article,
+    metas: &[(String, String)],
+    url: &Url,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Option<(Found<DateTime<Utc>>, DateSource)> {
+    let read = |text: &str| date::parse(text, tz).or_else(|| date::find_in_text(text, tz, now));
+    if let Some(s) = &selectors.date
+        && let Some(d) = s.text_in(root).as_deref().and_then(read)
+    {
+        return Some((
+            found(d, format!("selector {}", s.source)),
+            DateSource::Selector,
+        ));
+    }
+    if let Some(d) = ld
+        .date_published
+        .as_deref()
+        .and_then(|t| date::parse(t, tz))
+    {
+        return Some((found(d, "json-ld"), DateSource::JsonLd));
+    }
+    const META_DATES: [&str; 16] = [
+        "article:published_time",
+        "og:article:published_time",
+        "og:published_time",
+        "datepublished",
+        "dc.date.issued",
+        "dc.date",
+        "dcterms.issued",
+        "dcterms.created",
+        "dcterms.date",
+        "parsely-pub-date",
+        "sailthru.date",
+        "article.published",
+        "published_time",
+        "pubdate",
+        "publishdate",
+        "publish-date",
+    ];
+    if let Some((k, d)) = META_DATES
+        .iter()
+        .find_map(|k| meta(metas, &[k]).and_then(|(k, v)| date::parse(v, tz).map(|d| (k, d))))
+    {
+        return Some((found(d, format!("meta:{k}")), DateSource::Meta));
+    }
+    let itemprop = sel("[itemprop=datePublished]");
+    if let Some(d) = doc.select(&itemprop).find_map(|e| {
+        e.value()
+            .attr("content")
+            .or(e.value().attr("datetime"))
+            .and_then(|v| date::parse(v, tz))
+    }) {
+        return Some((found(d, "itemprop=datePublished"), DateSource::Meta));
+    }
+    let times = sel("time[datetime]");
+    let mut candidates: Vec<ElementRef<'_>> = doc.select(&times).collect();
+    // A <time> marked as the publication date beats the first one on the page.
+    candidates.sort_by_key(|t| {
+        let v = t.value();
+        let marked = v.attr("pubdate").is_some()
+            || v.attr("class")
+                .is_some_and(|c| c.contains("publish") || c.contains("posted"));
+        !marked
+    });
+    if let Some(d) = candidates
+        .iter()
+        .find_map(|t| t.value().attr("datetime").and_then(|v| date::parse(v, tz)))
+    {
+        return Some((found(d, "time[datetime]"), DateSource::TimeElement));
+    }
+    if let Some(d) = date_near_title(doc, tz, now) {
+        return Some((found(d, "text near the title"), DateSource::Text));
+    }
+    date::from_url_path(url.path(), tz).map(|d| (found(d, "url path"), DateSource::Url))
+}
+
+/// A date written in the short text blocks right after the headline.
+fn date_near_title(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let h1 = doc.select(&sel("h1")).next()?;
+    let blocks = sel("p, span, div, time, small, li, h2, h3, h4, h5, h6");
+    let h1_id = h1.id();
+    let mut after_title = false;
+    let mut scanned = 0;
+    for el in doc.select(&sel(
+        "h1, p, span, div, time, small, li, h2, h3, h4, h5, h6",
+    )) {
+        if el.id() == h1_id {
+            after_title = true;
+            continue;
+        }
+        if !after_title || !blocks.matches(&el) {
+            continue;
+        }
+        // Only leaf-ish, short blocks: a date line, not a paragraph that
+        // happens to mention a date.
+        let text = element_text(el);
+        if text.is_empty() || text.len() > 120 {
+            continue;
+        }
+        if let Some(d) = date::find_in_text(&text, tz, now) {
+            return Some(d);
+        }
+        scanned += 1;
+        if scanned > 40 {
+            break;
+        }
+    }
+    None
+}
+
+fn author(
+    doc: &Html,
+    root: ElementRef<'_>,
+    selectors: &PageSelectors,
+    ld: &jsonld::Article,
+    metas: &[(String, String)],
+) -> Option<Found<String>> {
+    if let Some(s) = &selectors.author
+        && let Some(v) = s.text_in(root)
+    {
+        return Some(found(without_by(&v), format!("selector {}", s.source)));
+    }
+    let plausible = |name: &str| {
+        let name = name.trim();
+        !name.is_empty() && name.len() <= 100 && !name.starts_with("http") && !name.contains('@')
+    };
+    if let Some(name) = ld.author.as_deref().filter(|n| plausible(n)) {
+        return Some(found(name.to_owned(), "json-ld"));
+    }
+    if let Some((k, v)) = [
+        "author",
+        "article:author",
+        "parsely-author",
+        "dc.creator",
+        "sailthru.author",
+        "byl",
+    ]
+    .iter()
+    .find_map(|k| meta(metas, &[k]).filter(|(_, v)| plausible(v)))
+    {
+        return Some(found(without_by(v), format!("meta:{k}")));
+    }
+    for (css, from) in [
+        ("a[rel=author], [rel=author]", "rel=author"),
+        ("[itemprop=author] [itemprop=name]", "itemprop=author"),
+        ("[itemprop=author]", "itemprop=author"),
+        (".byline, .author, .by-line, [class*=byline]", "byline"),
+    ] {
+        if let Some(name) = doc
+            .select(&sel(css))
+            .map(|e| without_by(&element_text(e)))
+            .find(|n| plausible(n) && n.split_whitespace().count() <= 6)
+        {
+            return Some(found(name, from));
+        }
+    }
+    // "By Jo Writer" as a line of its own.
+    let lines = sel("p, span, div, small, address");
+    root.select(&lines).find_map(|e| {
+        let text = element_text(e);
+        let rest = text
+            .strip_prefix("By ")
+            .or_else(|| text.strip_prefix("by "))?;
+        let name = without_by(rest);
+        (name.split_whitespace().count() <= 5
+            && name.chars().next().is_some_and(char::is_uppercase)
+            && plausible(&name))
+        .then(|| found(name, "byline"))
+    })
+}
+
+/// "By Jo Writer, Staff Reporter" → "Jo Writer".
+fn without_by(text: &str) -> String {
+    let t = text.trim();
+    let t = t
+        .strip_prefix("By ")
+        .or_else(|| t.strip_prefix("by "))
+        .or_else(|| t.strip_prefix("BY "))
+        .unwrap_or(t);
+    let t = t.split(['|', '\n']).next().unwrap_or(t);
+    let t = t.split(", ").next().unwrap_or(t);
+    sanitize::collapse_whitespace(t)
+}
+
+/// A credit from a `figcaption`, or from a line starting "Photo:", "SOURCE:", ...
+fn credit(doc: &Html) -> Option<Found<String>> {
+    let lines = sel("p, span, small, div, figcaption, cite");
+    if let Some(c) = doc.select(&lines).find_map(|e| {
+        let text = element_text(e);
+        (text.len() < 300).then(|| credit_line(&text)).flatten()
+    }) {
+        return Some(found(c, "credit line"));
+    }
+    doc.select(&sel("figcaption"))
+        .map(element_text)
+        .find(|t| !t.is_empty())
+        .map(|t| found(t, "figcaption"))
+}
+
+/// A standfirst: the element sites mark as the dek or lede.
+fn standfirst(doc: &Html) -> Option<Found<String>> {
+    let css = sel(
+        ".standfirst, .dek, .subtitle, .subheadline, .sub-headline, .lede, .lead, .excerpt, .article-summary, .intro, [itemprop=description]",
+    );
+    doc.select(&css)
+        .map(element_text)
+        .find(|t| !t.is_empty() && t.len() < 600)
+        .map(|t| found(t, "standfirst"))
+}
+
+/// The main content by readability scoring.
+fn readable_body(page: &str, url: &Url) -> Option<Found<String>> {
+    let mut readability = dom_smoothie::Readability::new(page, Some(url.as_str()), None).ok()?;
+    let article = readability.parse().ok()?;
+    let content = article.content.to_string();
+    (!content.trim().is_empty()).then(|| found(content, "readability"))
+}
+
+/// The body without blocks that only repeat a field extracted on its own
+/// (the headline, the standfirst, the credit), so readers do not see them twice.
+fn without_repeats(body: &str, fields: &[&str]) -> String {
+    if fields.is_empty() {
+        return body.to_owned();
+    }
+    let mut fragment = Html::parse_fragment(body);
+    let blocks = sel("p, h1, h2, h3, figcaption, div, span");
+    let doomed: Vec<_> = fragment
+        .select(&blocks)
+        .filter(|e| {
+            let text = element_text(*e);
+            !text.is_empty()
+                && fields.iter().any(|f| {
+                    let f = sanitize::collapse_whitespace(f);
+                    text == f || credit_line(&text).is_some_and(|c| c == f)
+                })
+        })
+        .map(|e| e.id())
+        .collect();
+    if doomed.is_empty() {
+        return body.to_owned();
+    }
+    for id in doomed {
+        if let Some(mut node) = fragment.tree.get_mut(id) {
+            node.detach();
+        }
+    }
+    fragment.root_element().inner_html()
+}
+
+/// Plain text of body HTML, one line per block: how `extract --json`
+/// reports the body.
+#[must_use]
+pub fn body_text(html: &str) -> String {
+    let fragment = Html::parse_fragment(html);
+    let blocks = sel("p, h1, h2, h3, h4, h5, h6, li, blockquote, pre, figcaption, td");
+    let mut lines: Vec<String> = fragment
+        .select(&blocks)
+        .filter(|e| {
+            !e.ancestors()
+                .filter_map(ElementRef::wrap)
+                .any(|a| blocks.matches(&a))
+        })
+        .map(element_text)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if lines.is_empty() {
+        lines.push(element_text(fragment.root_element()));
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,210 @@
+//! One small hand-written page per extraction rule.
+
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn page(url: &str, html: &str) -> Extracted {
+    super::html(
+        html,
+        &Url::parse(url).unwrap(),
+        &PageSelectors::default(),
+        Tz::UTC,
+        now(),
+    )
+}
+
+fn date_of(e: &Extracted) -> (String, DateSource) {
+    let (d, s) = e.published.clone().expect("a date");
+    (d.value.to_rfc3339(), s)
+}
+
+const BODY: &str = "<p>The council voted on Tuesday to keep the ferry running through the winter months, after a petition signed by more than two thousand residents.</p>\
+<p>The service had been due to stop in November. Councillors said the cost would be met from the harbour budget, and that timetables would be published next week.</p>\
+<p>Regular passengers welcomed the decision, saying the crossing was the only practical way to reach the hospital on the mainland without a long detour by road.</p>";
+
+#[test]
+fn json_ld_gives_title_date_author() {
+    let e = page(
+        "https://news.example.org/ferry",
+        &format!(
+            r#"<html><head><title>Ferry saved | Island News</title>
+<script type="application/ld+json">{{"@context":"https://schema.org","@graph":[{{"@type":"WebSite","name":"Island News"}},
+{{"@type":"NewsArticle","headline":"Ferry saved for the winter","datePublished":"2026-03-03T09:15:00+01:00","author":[{{"@type":"Person","name":"Ines Calder"}}]}}]}}</script>
+</head><body><article><h1>Ferry saved for the winter</h1>{BODY}</article></body></html>"#
+        ),
+    );
+    assert_eq!(
+        e.title.as_ref().unwrap().value,
+        "Ferry saved for the winter"
+    );
+    assert_eq!(e.title.as_ref().unwrap().from, "json-ld");
+    assert_eq!(
+        date_of(&e),
+        ("2026-03-03T08:15:00+00:00".into(), DateSource::JsonLd)
+    );
+    assert_eq!(e.author.unwrap().value, "Ines Calder");
+}
+
+#[test]
+fn meta_date_and_site_name_suffix() {
+    let e = page(
+        "https://news.example.org/ferry",
+        &format!(
+            r#"<html><head><title>Ferry saved for the winter | Island News</title>
+<meta property="og:site_name" content="Island News">
+<meta property="article:published_time" content="2026-03-03T08:00:00Z">
+<meta name="author" content="Ines Calder">
+<meta name="description" content="The ferry keeps running.">
+<meta property="og:image" content="/img/ferry.jpg">
+</head><body>{BODY}</body></html>"#
+        ),
+    );
+    assert_eq!(
+        e.title.as_ref().unwrap().value,
+        "Ferry saved for the winter"
+    );
+    assert_eq!(
+        date_of(&e),
+        ("2026-03-03T08:00:00+00:00".into(), DateSource::Meta)
+    );
+    assert_eq!(e.author.unwrap().from, "meta:author");
+    assert_eq!(e.summary.unwrap().value, "The ferry keeps running.");
+    assert_eq!(
+        e.image.unwrap().value.as_str(),
+        "https://news.example.org/img/ferry.jpg"
+    );
+}
+
+#[test]
+fn time_element_then_visible_text_then_url() {
+    let with_time = page(
+        "https://x.example/a",
+        &format!(
+            r#"<html><body><h1>Ferry</h1><time datetime="2026-03-02">2 March</time>{BODY}</body></html>"#
+        ),
+    );
+    assert_eq!(
+        date_of(&with_time),
+        ("2026-03-02T00:00:00+00:00".into(), DateSource::TimeElement)
+    );
+    let in_text = page(
+        "https://x.example/a",
+        &format!(
+            r#"<html><body><h1>Ferry</h1><p class="meta">Posted on March 1st, 2026 at 4:30 pm</p>{BODY}</body></html>"#
+        ),
+    );
+    assert_eq!(
+        date_of(&in_text),
+        ("2026-03-01T16:30:00+00:00".into(), DateSource::Text)
+    );
+    let in_url = page(
+        "https://x.example/2026/02/28/ferry",
+        &format!("<html><body><h1>Ferry</h1>{BODY}</body></html>"),
+    );
+    assert_eq!(
+        date_of(&in_url),
+        ("2026-02-28T00:00:00+00:00".into(), DateSource::Url)
+    );
+    let undated = page(
+        "https://x.example/ferry",
+        &format!("<html><body><h1>Ferry</h1>{BODY}</body></html>"),
+    );
+    assert_eq!(undated.published, None, "no date is invented");
+}
+
+#[test]
+fn bylines_and_credits() {
+    let e = page(
+        "https://x.example/a",
+        &format!(
+            r#"<html><body><h1>Ferry</h1><p>By Ines Calder, Harbour Reporter</p>
+<figure><img src="f.jpg"><figcaption>Photo: Tomas Brill / Island Photo Agency</figcaption></figure>{BODY}</body></html>"#
+        ),
+    );
+    assert_eq!(e.author.unwrap().value, "Ines Calder");
+    assert_eq!(e.credit.unwrap().value, "Tomas Brill / Island Photo Agency");
+    let rel = page(
+        "https://x.example/a",
+        &format!(
+            r#"<html><body><h1>Ferry</h1><a rel="author" href="/people/ines">Ines Calder</a>{BODY}</body></html>"#
+        ),
+    );
+    assert_eq!(rel.author.unwrap().from, "rel=author");
+}
+
+#[test]
+fn body_drops_furniture_and_repeated_fields() {
+    let e = page(
+        "https://x.example/a",
+        &format!(
+            r#"<html><body><nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav>
+<aside class="sidebar"><h3>Most read</h3><ul><li>Something else entirely</li></ul></aside>
+<article><h1>Ferry saved</h1><p class="standfirst">The crossing stays open all year.</p>{BODY}
+<div class="share-bar"><a href="https://share.example/">Share</a></div></article>
+<div id="comments"><p>First!</p></div><script>trackEverything()</script>
+<footer>Copyright Island News</footer></body></html>"#
+        ),
+    );
+    let body = e.body.unwrap().value;
+    let text = body_text(&body);
+    assert!(text.contains("The council voted on Tuesday"), "{text}");
+    for furniture in [
+        "Most read",
+        "Sport",
+        "trackEverything",
+        "Copyright",
+        "First!",
+    ] {
+        assert!(!text.contains(furniture), "{furniture} in {text}");
+    }
+    assert_eq!(
+        e.summary.unwrap().value,
+        "The crossing stays open all year."
+    );
+    assert!(
+        !text.contains("The crossing stays open"),
+        "standfirst repeated in body: {text}"
+    );
+}
+
+#[test]
+fn selectors_win_and_remove_furniture() {
+    let selectors = PageSelectors {
+        title: Some(FieldSelector::parse("h2.headline").unwrap()),
+        date: Some(FieldSelector::parse("span.when@data-date").unwrap()),
+        body: Some(FieldSelector::parse("div.text").unwrap()),
+        remove: vec![FieldSelector::parse(".ad").unwrap()],
+        ..PageSelectors::default()
+    };
+    let html = r#"<html><body><h1>Site banner</h1><h2 class="headline">Real headline</h2>
+<span class="when" data-date="2026-03-04">yesterday</span>
+<div class="text"><p>Real text.</p><div class="ad">Buy now</div></div></body></html>"#;
+    let e = super::html(
+        html,
+        &Url::parse("https://x.example/a").unwrap(),
+        &selectors,
+        Tz::UTC,
+        now(),
+    );
+    assert_eq!(e.title.as_ref().unwrap().value, "Real headline");
+    assert_eq!(date_of(&e).1, DateSource::Selector);
+    let body = e.body.unwrap().value;
+    assert!(
+        body.contains("Real text.") && !body.contains("Buy now"),
+        "{body}"
+    );
+}
+
+#[test]
+fn field_selector_syntax() {
+    let s = FieldSelector::parse("time@datetime").unwrap();
+    assert_eq!(s.attr.as_deref(), Some("datetime"));
+    let s = FieldSelector::parse("a[href^='https://x.example/@user']").unwrap();
+    assert_eq!(s.attr, None);
+    assert!(FieldSelector::parse("div[").is_err());
+}
