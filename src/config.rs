@@ -17,6 +17,7 @@ use toml::Spanned;
 use url::Url;
 
 use crate::error::ConfigError;
+use crate::extract::{FieldSelector, PageSelectors};
 
 /// The default user agent: names the product and where to learn about it.
 pub const DEFAULT_USER_AGENT: &str = concat!(
@@ -91,6 +92,40 @@ struct RawSource {
     max_items: Option<Spanned<i64>>,
     include: Option<RawFilter>,
     exclude: Option<RawFilter>,
+    // kind = "scrape"
+    select: Option<Spanned<RawSelect>>,
+    article: Option<RawArticle>,
+    delay: Option<Spanned<String>>,
+    // kind = "files"
+    pattern: Option<Spanned<String>>,
+    recursive: Option<bool>,
+    base_url: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSelect {
+    item: Option<Spanned<String>>,
+    link: Option<Spanned<String>>,
+    title: Option<Spanned<String>>,
+    date: Option<Spanned<String>>,
+    author: Option<Spanned<String>>,
+    summary: Option<Spanned<String>>,
+    image: Option<Spanned<String>>,
+    next: Option<Spanned<String>>,
+    max_pages: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArticle {
+    title: Option<Spanned<String>>,
+    date: Option<Spanned<String>>,
+    author: Option<Spanned<String>>,
+    body: Option<Spanned<String>>,
+    credit: Option<Spanned<String>>,
+    image: Option<Spanned<String>>,
+    remove: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -248,12 +283,73 @@ impl Location {
     }
 }
 
-/// The kinds of source. Only `feed` exists so far; the enum is where
-/// `scrape` and `files` will go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The kinds of source, each with what only it needs.
+#[derive(Debug, Clone)]
 pub enum SourceKind {
     /// RSS, Atom or JSON Feed.
     Feed,
+    /// An HTML listing page whose items are picked by CSS selectors.
+    Scrape(Box<ScrapeConfig>),
+    /// A folder of article files.
+    Files(FilesConfig),
+}
+
+impl SourceKind {
+    /// The name used in `kind = ".."`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Scrape(_) => "scrape",
+            SourceKind::Files(_) => "files",
+        }
+    }
+}
+
+/// `[source.select]` of a scrape source: how to find items on the listing.
+#[derive(Debug, Clone)]
+pub struct ListingSelectors {
+    /// One match per item.
+    pub item: FieldSelector,
+    /// The item's link, inside the item (default: the first `a@href`).
+    pub link: Option<FieldSelector>,
+    /// The item's title, inside the item (default: the link's text).
+    pub title: Option<FieldSelector>,
+    /// The item's date.
+    pub date: Option<FieldSelector>,
+    /// The item's author.
+    pub author: Option<FieldSelector>,
+    /// The item's summary.
+    pub summary: Option<FieldSelector>,
+    /// The item's image.
+    pub image: Option<FieldSelector>,
+    /// The link to the next listing page.
+    pub next: Option<FieldSelector>,
+    /// Listing pages read at most (with `next`).
+    pub max_pages: usize,
+}
+
+/// What a `scrape` source needs beyond a URL.
+#[derive(Debug, Clone)]
+pub struct ScrapeConfig {
+    /// Selectors for the listing page.
+    pub select: ListingSelectors,
+    /// With `[source.article]`: follow each new item's link and extract the
+    /// article there, using these selectors where given.
+    pub article: Option<PageSelectors>,
+    /// Least time between two requests of this source to its site.
+    pub delay: Duration,
+}
+
+/// What a `files` source needs beyond its folder.
+#[derive(Debug, Clone)]
+pub struct FilesConfig {
+    /// Which files (relative to the folder) are articles.
+    pub pattern: globset::GlobMatcher,
+    /// Whether to look in sub-folders.
+    pub recursive: bool,
+    /// Public address of the folder: item links are this plus the relative path.
+    pub base_url: Option<Url>,
 }
 
 /// One `[[source]]`.
@@ -638,20 +734,7 @@ impl Validator<'_> {
                     ),
                 );
             }
-            let kind = match r.kind.as_ref().map(|k| k.get_ref().as_str()) {
-                None | Some("feed") => Some(SourceKind::Feed),
-                Some(other) => {
-                    let at = r.kind.as_ref().expect("matched Some");
-                    self.problem(
-                        at,
-                        "source.kind",
-                        format_args!(
-                            "`{other}` is not a source kind this version reads; use \"feed\""
-                        ),
-                    );
-                    None
-                }
-            };
+            let kind = self.kind(r, &name);
             let location = match (&r.url, &r.path) {
                 (Some(url), None) => self.url(url, "source.url").map(Location::Url),
                 (None, Some(path)) => Some(Location::Path(self.path(path.get_ref()))),
@@ -712,6 +795,180 @@ impl Validator<'_> {
             }
         }
         out
+    }
+
+    fn selector(&mut self, value: Option<&Spanned<String>>, key: &str) -> Option<FieldSelector> {
+        let value = value?;
+        match FieldSelector::parse(value.get_ref()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.problem(value, key, format_args!("{e}; check the CSS syntax"));
+                None
+            }
+        }
+    }
+
+    /// The kind-specific part of a source, with its keys checked against the kind.
+    fn kind(&mut self, r: &RawSource, name: &str) -> Option<SourceKind> {
+        let kind = r.kind.as_ref().map_or("feed", |k| k.get_ref().as_str());
+        let misplaced: [(&str, bool, &str); 6] = [
+            ("select", r.select.is_some(), "scrape"),
+            ("article", r.article.is_some(), "scrape"),
+            ("delay", r.delay.is_some(), "scrape"),
+            ("pattern", r.pattern.is_some(), "files"),
+            ("recursive", r.recursive.is_some(), "files"),
+            ("base_url", r.base_url.is_some(), "files"),
+        ];
+        for (key, present, owner) in misplaced {
+            if present && kind != owner {
+                self.problem(
+                    &r.name,
+                    &format!("source.{key}"),
+                    format_args!(
+                        "source `{name}` is kind = \"{kind}\", but `{key}` is for kind = \"{owner}\"; remove it or change the kind"
+                    ),
+                );
+            }
+        }
+        match kind {
+            "feed" => Some(SourceKind::Feed),
+            "scrape" => self
+                .scrape(r, name)
+                .map(|s| SourceKind::Scrape(Box::new(s))),
+            "files" => self.files(r, name).map(SourceKind::Files),
+            other => {
+                let at = r
+                    .kind
+                    .as_ref()
+                    .expect("only an explicit kind can be unknown");
+                self.problem(
+                    at,
+                    "source.kind",
+                    format_args!(
+                        "`{other}` is not a source kind; use \"feed\", \"scrape\" or \"files\""
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn scrape(&mut self, r: &RawSource, name: &str) -> Option<ScrapeConfig> {
+        if r.path.is_some() {
+            self.problem(
+                &r.name,
+                "source.path",
+                format_args!("scrape source `{name}` reads a web page: give `url`, not `path`"),
+            );
+        }
+        let Some(select) = &r.select else {
+            self.problem(
+                &r.name,
+                "source.select",
+                format_args!(
+                    "scrape source `{name}` needs a [source.select] table with at least `item = \"CSS selector\"`"
+                ),
+            );
+            return None;
+        };
+        let sel = select.get_ref();
+        if sel.item.is_none() {
+            self.problem(
+                select,
+                "source.select.item",
+                "is required: the CSS selector that matches one listing item",
+            );
+        }
+        let item = self.selector(sel.item.as_ref(), "source.select.item")?;
+        let select = ListingSelectors {
+            item,
+            link: self.selector(sel.link.as_ref(), "source.select.link"),
+            title: self.selector(sel.title.as_ref(), "source.select.title"),
+            date: self.selector(sel.date.as_ref(), "source.select.date"),
+            author: self.selector(sel.author.as_ref(), "source.select.author"),
+            summary: self.selector(sel.summary.as_ref(), "source.select.summary"),
+            image: self.selector(sel.image.as_ref(), "source.select.image"),
+            next: self.selector(sel.next.as_ref(), "source.select.next"),
+            max_pages: sel
+                .max_pages
+                .as_ref()
+                .and_then(|v| self.count(v, "source.select.max_pages"))
+                .unwrap_or(1),
+        };
+        let article = r.article.as_ref().map(|a| PageSelectors {
+            title: self.selector(a.title.as_ref(), "source.article.title"),
+            date: self.selector(a.date.as_ref(), "source.article.date"),
+            author: self.selector(a.author.as_ref(), "source.article.author"),
+            body: self.selector(a.body.as_ref(), "source.article.body"),
+            credit: self.selector(a.credit.as_ref(), "source.article.credit"),
+            image: self.selector(a.image.as_ref(), "source.article.image"),
+            remove: a
+                .remove
+                .iter()
+                .flatten()
+                .filter_map(|s| self.selector(Some(s), "source.article.remove"))
+                .collect(),
+        });
+        let delay = match &r.delay {
+            None => Duration::from_secs(1),
+            Some(d) => match humantime::parse_duration(d.get_ref().trim()) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.problem(
+                        d,
+                        "source.delay",
+                        format_args!(
+                            "`{}` is not a duration ({e}); write e.g. \"1s\" or \"500ms\"",
+                            d.get_ref()
+                        ),
+                    );
+                    Duration::ZERO
+                }
+            },
+        };
+        Some(ScrapeConfig {
+            select,
+            article,
+            delay,
+        })
+    }
+
+    fn files(&mut self, r: &RawSource, name: &str) -> Option<FilesConfig> {
+        if r.url.is_some() {
+            self.problem(
+                &r.name,
+                "source.url",
+                format_args!("files source `{name}` reads a folder: give `path`, not `url`"),
+            );
+        }
+        let pattern = r
+            .pattern
+            .as_ref()
+            .map_or("*.{html,htm,md,markdown,txt}", |p| p.get_ref().as_str());
+        let matcher = match globset::GlobBuilder::new(pattern).build() {
+            Ok(glob) => glob.compile_matcher(),
+            Err(e) => {
+                let at = r.pattern.as_ref().expect("the default pattern is valid");
+                self.problem(
+                    at,
+                    "source.pattern",
+                    format_args!(
+                        "`{pattern}` is not a valid glob ({e}); write e.g. \"*.md\" or \"**/*.{{html,txt}}\""
+                    ),
+                );
+                return None;
+            }
+        };
+        let base_url = r
+            .base_url
+            .as_ref()
+            .and_then(|u| self.url(u, "source.base_url"))
+            .map(with_trailing_slash);
+        Some(FilesConfig {
+            pattern: matcher,
+            recursive: r.recursive.unwrap_or(false),
+            base_url,
+        })
     }
 
     fn outputs(

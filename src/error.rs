@@ -59,6 +59,14 @@ pub enum SourceError {
         /// The limit, human readable.
         limit: String,
     },
+    /// robots.txt asks us not to read a page.
+    #[error("source `{source_name}`: {url} is disallowed by the site's robots.txt")]
+    Robots {
+        /// The source's name.
+        source_name: String,
+        /// The page.
+        url: String,
+    },
     /// A local file could not be read.
     #[error("source `{source_name}`: reading {path}")]
     File {

@@ -149,6 +149,10 @@ pub enum Fetched {
         meta: SourceMeta,
         /// Validators for the next request.
         validators: Validators,
+        /// Keys of entries still listed but not read again.
+        unchanged: Vec<String>,
+        /// How many items the source listed.
+        listed: usize,
     },
     /// 304 Not Modified (or an unchanged local file): keep what we have.
     NotModified,

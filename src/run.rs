@@ -4,7 +4,9 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::StreamExt;
 
-use crate::config::Settings;
+use std::collections::HashSet;
+
+use crate::config::{Settings, SourceKind};
 use crate::error::RunError;
 use crate::model::Fetched;
 use crate::publish::{self, Written};
@@ -69,22 +71,34 @@ pub async fn run_once(settings: &Settings, options: RunOptions) -> Result<RunRep
     let mut store = Store::open(&settings.state_file)?;
     let client = source::http::client(settings).map_err(|e| RunError::Client(e.to_string()))?;
 
+    let politeness = source::polite::Politeness::default();
+    let ctx = source::Context {
+        client: &client,
+        settings,
+        politeness: &politeness,
+        now,
+    };
+
     let mut outcomes: Vec<Option<Outcome>> = vec![None; settings.sources.len()];
     let mut due = Vec::new();
     for (index, src) in settings.sources.iter().enumerate() {
         let state = store.source_state(src)?;
         if options.all || state.next_due.is_none_or(|d| d <= now) {
-            due.push((index, src, state.validators));
+            let known = match &src.kind {
+                SourceKind::Scrape(_) => store.known_links(&src.name)?,
+                _ => HashSet::new(),
+            };
+            due.push((index, src, state.validators, known));
         } else {
             outcomes[index] = Some(Outcome::Skipped);
         }
     }
 
     let mut results = futures::stream::iter(due)
-        .map(|(index, src, validators)| {
-            let client = &client;
+        .map(|(index, src, validators, known)| {
+            let ctx = &ctx;
             async move {
-                let result = source::fetch(client, settings, src, &validators, now).await;
+                let result = source::fetch(ctx, src, &validators, &known).await;
                 (index, src, result)
             }
         })
@@ -96,16 +110,34 @@ pub async fn run_once(settings: &Settings, options: RunOptions) -> Result<RunRep
                 tracing::debug!(source = %src.name, "Not modified.");
                 Outcome::NotModified
             }
+            Ok(Fetched::Updated { listed: 0, .. })
+                if matches!(src.kind, SourceKind::Scrape(_))
+                    && store.item_count(&src.name)? > 0 =>
+            {
+                // A scraper that finds nothing where it used to find items
+                // has broken (the site changed): say so, keep the old items.
+                let message = format!(
+                    "source `{}`: the listing yielded no items where earlier runs found some; the page layout may have changed (try `feedloom check --source \"{}\"`)",
+                    src.name, src.name
+                );
+                store.record_failure(src, &message, now)?;
+                Outcome::Failed(message)
+            }
             Ok(Fetched::Updated {
                 articles,
                 meta,
                 validators,
+                unchanged,
+                ..
             }) => {
                 let stats = store.record_articles(
                     src,
-                    &articles,
-                    &meta,
-                    &validators,
+                    &crate::store::Batch {
+                        articles: &articles,
+                        unchanged: &unchanged,
+                        meta: &meta,
+                        validators: &validators,
+                    },
                     settings.retention,
                     now,
                 )?;

@@ -9,6 +9,7 @@
 //! matches an item another source already brought is the same article: it is
 //! attached to that item as a second attribution, not stored twice.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -75,6 +76,19 @@ pub struct SourceState {
     pub validators: Validators,
     /// When the source is next due; `None`: never fetched.
     pub next_due: Option<DateTime<Utc>>,
+}
+
+/// One source's result as the store records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    /// The normalized articles.
+    pub articles: &'a [Article],
+    /// Keys of entries still listed but not read again.
+    pub unchanged: &'a [String],
+    /// What the source says about itself.
+    pub meta: &'a SourceMeta,
+    /// Validators for the next request.
+    pub validators: &'a Validators,
 }
 
 /// What recording one source result changed.
@@ -312,12 +326,16 @@ impl Store {
     pub fn record_articles(
         &mut self,
         source: &SourceConfig,
-        articles: &[Article],
-        meta: &SourceMeta,
-        validators: &Validators,
+        batch: &Batch<'_>,
         retention: Retention,
         now: DateTime<Utc>,
     ) -> Result<RecordStats, StoreError> {
+        let Batch {
+            articles,
+            unchanged,
+            meta,
+            validators,
+        } = *batch;
         let tx = self
             .conn
             .transaction()
@@ -340,6 +358,13 @@ impl Store {
         let mut stats = RecordStats::default();
         for article in articles {
             upsert(&tx, source, article, now, &mut stats)?;
+        }
+        for key in unchanged {
+            tx.prepare_cached(
+                "UPDATE item_sources SET last_seen = ?3 WHERE source = ?1 AND key = ?2",
+            )
+            .and_then(|mut s| s.execute(params![source.name, key, to_ts(now)]))
+            .map_err(query("touching listed entry"))?;
         }
         apply_retention(&tx, source, retention, now)?;
         tx.commit().map_err(query("committing source result"))?;
@@ -425,6 +450,21 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The canonical links of the items a source has stored: scraped
+    /// articles among them are not fetched again.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn known_links(&self, source: &str) -> Result<HashSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT link FROM item_sources WHERE source = ?1 AND link IS NOT NULL")
+            .map_err(query("reading known links"))?;
+        stmt.query_map([source], |r| r.get::<_, String>(0))
+            .and_then(Iterator::collect)
+            .map_err(query("reading known links"))
     }
 
     /// How many items each source has stored (for reports and tests).
@@ -658,6 +698,24 @@ mod tests {
         }
     }
 
+    fn batch(articles: &[Article]) -> Batch<'_> {
+        const META: SourceMeta = SourceMeta {
+            title: None,
+            site_link: None,
+            feed_id: None,
+        };
+        const VALIDATORS: Validators = Validators {
+            etag: None,
+            last_modified: None,
+        };
+        Batch {
+            articles,
+            unchanged: &[],
+            meta: &META,
+            validators: &VALIDATORS,
+        }
+    }
+
     const RETAIN: Retention = Retention {
         max_age: Duration::from_hours(87600),
         max_items: 100,
@@ -677,14 +735,7 @@ mod tests {
 
     fn record(store: &mut Store, s: &SourceConfig, articles: &[Article], now: i64) -> RecordStats {
         store
-            .record_articles(
-                s,
-                articles,
-                &SourceMeta::default(),
-                &Validators::default(),
-                RETAIN,
-                from_ts(now),
-            )
+            .record_articles(s, &batch(articles), RETAIN, from_ts(now))
             .unwrap()
     }
 
@@ -748,7 +799,7 @@ mod tests {
             max_age: Duration::from_hours(87600),
             max_items: 2,
         };
-        let batch: Vec<Article> = (0..3)
+        let three: Vec<Article> = (0..3)
             .map(|i| {
                 article(
                     &format!("n{i}"),
@@ -758,14 +809,7 @@ mod tests {
             })
             .collect();
         store
-            .record_articles(
-                &s,
-                &batch,
-                &SourceMeta::default(),
-                &Validators::default(),
-                tight,
-                from_ts(1000),
-            )
+            .record_articles(&s, &batch(&three), tight, from_ts(1000))
             .unwrap();
         assert_eq!(
             all(&store, &["a"]).len(),
@@ -774,14 +818,7 @@ mod tests {
         );
         let newer = article("n9", "https://a.example/9", Some(900));
         store
-            .record_articles(
-                &s,
-                &[newer],
-                &SourceMeta::default(),
-                &Validators::default(),
-                tight,
-                from_ts(2000),
-            )
+            .record_articles(&s, &batch(&[newer]), tight, from_ts(2000))
             .unwrap();
         let titles: Vec<_> = all(&store, &["a"])
             .into_iter()

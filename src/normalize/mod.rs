@@ -35,6 +35,9 @@ pub struct RawEntry {
     pub article: Article,
     /// Base for relative URLs inside `summary` and `content`.
     pub base: Option<Url>,
+    /// Where each field came from ("title" → "json-ld", ...), for
+    /// `feedloom check --source` and `feedloom extract`.
+    pub origins: Vec<(&'static str, String)>,
 }
 
 /// Normalizes one source's entries: each entry through the steps, then the
@@ -207,6 +210,7 @@ mod tests {
                 date_source: DateSource::FirstSeen,
             },
             base: None,
+            origins: Vec::new(),
         }
     }
 

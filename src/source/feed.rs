@@ -294,6 +294,7 @@ fn adapt_entry(entry: &Entry, location: &Url, feed_authors: &[String]) -> RawEnt
     RawEntry {
         article,
         base: Some(base),
+        origins: Vec::new(),
     }
 }
 

@@ -1,43 +1,157 @@
-//! Sources: where articles come from. [`fetch`] dispatches on the source
-//! kind, reads its bytes (HTTP or disk), parses and normalizes them off the
-//! async threads, and returns a [`Fetched`] result. A source never touches
-//! the store or the outputs.
+//! Sources: where articles come from. [`read`] dispatches on the source
+//! kind and returns what the source holds now, as [`RawEntry`] values with
+//! where each field came from; [`fetch`] adds normalization and is what a
+//! run uses. A source never touches the store or the outputs.
 
 pub mod decode;
 pub mod feed;
+pub mod files;
 pub mod http;
+pub mod polite;
+pub mod scrape;
 
-use chrono::{DateTime, Utc};
-use url::Url;
+use std::collections::HashSet;
 
 use crate::config::{Location, Settings, SourceConfig, SourceKind};
 use crate::error::SourceError;
-use crate::model::{Fetched, Validators};
-use crate::normalize::{self, link};
+use crate::model::{Fetched, SourceMeta, Validators};
+use crate::normalize::{self, RawEntry, link};
+use chrono::{DateTime, Utc};
 
-/// Fetches one source, sending its stored validators.
+/// What every fetch of one run shares.
+pub struct Context<'a> {
+    /// The one HTTP client.
+    pub client: &'a reqwest::Client,
+    /// The validated config.
+    pub settings: &'a Settings,
+    /// Per-host limits and robots.txt.
+    pub politeness: &'a polite::Politeness,
+    /// This run's clock: relative dates and first-seen times use it.
+    pub now: DateTime<Utc>,
+}
+
+/// What a source holds now, before normalization.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Entries as read, with field origins.
+    pub entries: Vec<RawEntry>,
+    /// What the source says about itself.
+    pub meta: SourceMeta,
+    /// Validators for the next conditional request.
+    pub validators: Validators,
+    /// Keys of entries still listed but not read again (scraped articles
+    /// already stored), so the store knows they are still current.
+    pub unchanged: Vec<String>,
+    /// How many items the source listed (for "the scraper broke" checks).
+    pub listed: usize,
+    /// Warnings about the source's shape: a selector that matched nothing,
+    /// an article page that could not be read.
+    pub notes: Vec<String>,
+}
+
+/// The result of [`read`].
+#[derive(Debug)]
+pub enum Read {
+    /// Content as it is now.
+    Listing(Box<Listing>),
+    /// 304, or unchanged files: keep what we have.
+    NotModified,
+}
+
+/// Reads one source, sending its stored validators. `known` holds the
+/// canonical links already stored for it: scraped articles among them are
+/// not fetched again.
 ///
 /// # Errors
 /// A [`SourceError`] naming the source and the cause.
-pub async fn fetch(
-    client: &reqwest::Client,
-    settings: &Settings,
+pub async fn read<S: std::hash::BuildHasher>(
+    ctx: &Context<'_>,
     source: &SourceConfig,
     validators: &Validators,
-    now: DateTime<Utc>,
+    known: &HashSet<String, S>,
+) -> Result<Read, SourceError> {
+    match &source.kind {
+        SourceKind::Feed => read_feed(ctx, source, validators).await,
+        SourceKind::Scrape(config) => scrape::read(ctx, source, config, validators, known).await,
+        SourceKind::Files(config) => {
+            let (source, config, validators, settings, now) = (
+                source.clone(),
+                config.clone(),
+                validators.clone(),
+                ctx.settings.max_response_size,
+                ctx.now,
+            );
+            let name = source.name.clone();
+            tokio::task::spawn_blocking(move || {
+                files::read(&source, &config, &validators, settings, now)
+            })
+            .await
+            .map_err(|e| stopped(&name, &e))?
+        }
+    }
+}
+
+/// Reads and normalizes one source: what a run records in the store.
+///
+/// # Errors
+/// A [`SourceError`] naming the source and the cause.
+pub async fn fetch<S: std::hash::BuildHasher>(
+    ctx: &Context<'_>,
+    source: &SourceConfig,
+    validators: &Validators,
+    known: &HashSet<String, S>,
 ) -> Result<Fetched, SourceError> {
+    let listing = match read(ctx, source, validators, known).await? {
+        Read::NotModified => return Ok(Fetched::NotModified),
+        Read::Listing(listing) => *listing,
+    };
+    let (owned, now) = (source.clone(), ctx.now);
+    let Listing {
+        entries,
+        meta,
+        validators,
+        unchanged,
+        listed,
+        ..
+    } = listing;
+    let articles = tokio::task::spawn_blocking(move || normalize::normalize(entries, &owned, now))
+        .await
+        .map_err(|e| stopped(&source.name, &e))?;
+    Ok(Fetched::Updated {
+        articles,
+        meta,
+        validators,
+        unchanged,
+        listed,
+    })
+}
+
+fn stopped(name: &str, e: &tokio::task::JoinError) -> SourceError {
+    SourceError::Parse {
+        source_name: name.to_owned(),
+        location: String::new(),
+        message: format!("the parser stopped: {e}"),
+    }
+}
+
+async fn read_feed(
+    ctx: &Context<'_>,
+    source: &SourceConfig,
+    validators: &Validators,
+) -> Result<Read, SourceError> {
     let (bytes, content_type, base, validators) = match &source.location {
         Location::Url(url) => {
+            let _permit = ctx.politeness.permit(url).await;
             match http::get(
-                client,
+                ctx.client,
                 &source.name,
                 url,
                 validators,
-                settings.max_response_size,
+                ctx.settings.max_response_size,
             )
             .await?
             {
-                http::Response::NotModified => return Ok(Fetched::NotModified),
+                http::Response::NotModified => return Ok(Read::NotModified),
                 http::Response::Body {
                     bytes,
                     content_type,
@@ -47,21 +161,7 @@ pub async fn fetch(
             }
         }
         Location::Path(path) => {
-            let bytes = tokio::fs::read(path).await.map_err(|e| SourceError::File {
-                source_name: source.name.clone(),
-                path: path.clone(),
-                source: e,
-            })?;
-            if bytes.len() as u64 > settings.max_response_size {
-                return Err(SourceError::Limit {
-                    source_name: source.name.clone(),
-                    what: format!("{} ({} bytes)", path.display(), bytes.len()),
-                    limit: format!(
-                        "{} bytes (settings.max_response_size)",
-                        settings.max_response_size
-                    ),
-                });
-            }
+            let bytes = read_local(source, path, ctx.settings.max_response_size).await?;
             // A local file's "ETag" is its content hash: unchanged bytes
             // cost no parsing, like a 304.
             let etag = format!(
@@ -69,49 +169,51 @@ pub async fn fetch(
                 link::digest(&[&String::from_utf8_lossy(&bytes)])
             );
             if validators.etag.as_deref() == Some(etag.as_str()) {
-                return Ok(Fetched::NotModified);
+                return Ok(Read::NotModified);
             }
-            let base = source.location.as_url();
             let validators = Validators {
                 etag: Some(etag),
                 last_modified: None,
             };
-            (bytes, None, base, validators)
+            (bytes, None, source.location.as_url(), validators)
         }
     };
-    let source_owned = source.clone();
+    let owned = source.clone();
     let parsed = tokio::task::spawn_blocking(move || {
-        parse(&bytes, content_type.as_deref(), &base, &source_owned, now)
+        feed::parse(&bytes, content_type.as_deref(), &base, &owned)
     })
     .await
-    .map_err(|e| SourceError::Parse {
-        source_name: source.name.clone(),
-        location: source.location.to_string(),
-        message: format!("the parser stopped: {e}"),
-    })?;
-    let (meta, articles) = parsed.map_err(|message| SourceError::Parse {
+    .map_err(|e| stopped(&source.name, &e))?;
+    let (meta, entries) = parsed.map_err(|message| SourceError::Parse {
         source_name: source.name.clone(),
         location: source.location.to_string(),
         message,
     })?;
-    Ok(Fetched::Updated {
-        articles,
+    Ok(Read::Listing(Box::new(Listing {
+        listed: entries.len(),
+        entries,
         meta,
         validators,
-    })
+        ..Listing::default()
+    })))
 }
 
-fn parse(
-    bytes: &[u8],
-    content_type: Option<&str>,
-    base: &Url,
+async fn read_local(
     source: &SourceConfig,
-    now: DateTime<Utc>,
-) -> Result<(crate::model::SourceMeta, Vec<crate::model::Article>), String> {
-    match source.kind {
-        SourceKind::Feed => {
-            let (meta, entries) = feed::parse(bytes, content_type, base, source)?;
-            Ok((meta, normalize::normalize(entries, source, now)))
-        }
+    path: &std::path::Path,
+    max: u64,
+) -> Result<Vec<u8>, SourceError> {
+    let bytes = tokio::fs::read(path).await.map_err(|e| SourceError::File {
+        source_name: source.name.clone(),
+        path: path.to_owned(),
+        source: e,
+    })?;
+    if bytes.len() as u64 > max {
+        return Err(SourceError::Limit {
+            source_name: source.name.clone(),
+            what: format!("{} ({} bytes)", path.display(), bytes.len()),
+            limit: format!("{max} bytes (settings.max_response_size)"),
+        });
     }
+    Ok(bytes)
 }

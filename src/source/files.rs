@@ -1,0 +1,218 @@
+//! The `files` source kind: a folder of article files (`.html`, `.md`,
+//! `.txt`) becomes a feed. Each file is one item whose identity is its
+//! path relative to the folder, so editing a file updates its item.
+//!
+//! Symlinks that lead out of the folder are not followed; files over the
+//! size limit are skipped with a note.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use super::{Listing, Read};
+use crate::config::{FilesConfig, SourceConfig};
+use crate::error::SourceError;
+use crate::extract::{self, Extracted, PageSelectors, text};
+use crate::model::{Article, DateSource, Validators};
+use crate::normalize::{RawEntry, link, sanitize};
+
+/// Reads every matching file under the source's folder. Unchanged files
+/// (same paths, sizes and modification times) read as not modified.
+///
+/// # Errors
+/// The folder cannot be read.
+pub(super) fn read(
+    source: &SourceConfig,
+    config: &FilesConfig,
+    validators: &Validators,
+    max_size: u64,
+    now: DateTime<Utc>,
+) -> Result<Read, SourceError> {
+    let root_path = match &source.location {
+        crate::config::Location::Path(p) => p.clone(),
+        crate::config::Location::Url(_) => unreachable!("config gives files sources a path"),
+    };
+    let failed = |e: std::io::Error| SourceError::File {
+        source_name: source.name.clone(),
+        path: root_path.clone(),
+        source: e,
+    };
+    let root = root_path.canonicalize().map_err(failed)?;
+    let mut files = Vec::new();
+    let mut notes = Vec::new();
+    walk(&root, &root, config, &mut files, &mut notes).map_err(failed)?;
+    files.sort();
+
+    // The folder's "ETag": every file's path, size and modification time.
+    let mut parts = Vec::new();
+    for (rel, path) in &files {
+        let meta = std::fs::metadata(path).map_err(failed)?;
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        parts.push(format!("{rel}\0{}\0{mtime}", meta.len()));
+    }
+    let etag = format!(
+        "files:{}",
+        link::digest(&parts.iter().map(String::as_str).collect::<Vec<_>>())
+    );
+    if validators.etag.as_deref() == Some(etag.as_str()) {
+        return Ok(Read::NotModified);
+    }
+
+    let mut listing = Listing {
+        listed: files.len(),
+        validators: Validators {
+            etag: Some(etag),
+            last_modified: None,
+        },
+        ..Listing::default()
+    };
+    for (rel, path) in &files {
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        if size > max_size {
+            notes.push(format!(
+                "{rel} is {size} bytes, over the limit of {max_size}; skipped"
+            ));
+            continue;
+        }
+        match std::fs::read(path) {
+            Ok(bytes) => listing
+                .entries
+                .push(entry(source, config, rel, path, &bytes, now)),
+            Err(e) => notes.push(format!("{rel}: {e}; skipped")),
+        }
+    }
+    for note in &notes {
+        tracing::warn!(source = %source.name, "{note}");
+    }
+    listing.notes = notes;
+    Ok(Read::Listing(Box::new(listing)))
+}
+
+/// Collects `(relative path, path)` of matching files, never leaving `root`.
+fn walk(
+    root: &Path,
+    dir: &Path,
+    config: &FilesConfig,
+    out: &mut Vec<(String, PathBuf)>,
+    notes: &mut Vec<String>,
+) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let Ok(resolved) = path.canonicalize() else {
+            continue; // A dangling symlink.
+        };
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if !resolved.starts_with(root) {
+            notes.push(format!("{rel} links outside the folder; not followed"));
+            continue;
+        }
+        if resolved.is_dir() {
+            if config.recursive && !entry.file_type()?.is_symlink() {
+                walk(root, &path, config, out, notes)?;
+            }
+        } else if config.pattern.is_match(&rel) || config.pattern.is_match(entry.file_name()) {
+            out.push((rel, path));
+        }
+    }
+    Ok(())
+}
+
+/// One file as an entry: extracted by its extension.
+fn entry(
+    source: &SourceConfig,
+    config: &FilesConfig,
+    rel: &str,
+    path: &Path,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> RawEntry {
+    let link = config
+        .base_url
+        .as_ref()
+        .and_then(|b| b.join(rel).ok())
+        .or_else(|| Url::from_file_path(path).ok());
+    let base = link.clone().unwrap_or_else(|| source.location.as_url());
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let (extracted, categories) = match extension.as_str() {
+        "md" | "markdown" => text::markdown(&String::from_utf8_lossy(bytes), source.timezone),
+        "txt" | "text" => (
+            text::plain(&String::from_utf8_lossy(bytes), source.timezone),
+            Vec::new(),
+        ),
+        _ => {
+            let html = super::decode::to_utf8(bytes, Some("text/html"));
+            (
+                extract::html(
+                    &html,
+                    &base,
+                    &PageSelectors::default(),
+                    source.timezone,
+                    now,
+                ),
+                Vec::new(),
+            )
+        }
+    };
+    from_extracted(extracted, categories, rel, link, base)
+}
+
+/// An entry from extracted fields; the guid is the relative path.
+pub(crate) fn from_extracted(
+    e: Extracted,
+    categories: Vec<String>,
+    rel: &str,
+    link: Option<Url>,
+    base: Url,
+) -> RawEntry {
+    let mut origins = Vec::new();
+    let mut take = |field: &'static str, f: Option<extract::Found<String>>| {
+        f.map(|f| {
+            origins.push((field, f.from));
+            f.value
+        })
+    };
+    let title = take("title", e.title).unwrap_or_else(|| rel.to_owned());
+    let summary = take("summary", e.summary).map(|s| sanitize::escape_html(&s));
+    let content = take("body", e.body);
+    let author = take("author", e.author);
+    let credit = take("credit", e.credit);
+    let (published, date_source) = match e.published {
+        Some((f, source)) => {
+            origins.push(("date", f.from));
+            (Some(f.value), source)
+        }
+        None => (None, DateSource::FirstSeen),
+    };
+    RawEntry {
+        article: Article {
+            guid: Some(format!("file:{rel}")),
+            link,
+            title,
+            summary,
+            content,
+            authors: author.into_iter().collect(),
+            categories,
+            credit,
+            image: e.image.map(|i| i.value),
+            published,
+            updated: None,
+            date_source,
+        },
+        base: Some(base),
+        origins,
+    }
+}
