@@ -600,6 +600,34 @@ fn without_repeats(body: &str, fields: &[&str]) -> String {
     fragment.root_element().inner_html()
 }
 
+/// Extracts one article file by its extension: `.txt` as a plain-text
+/// dump, `.md` as Markdown with front matter, anything else as HTML.
+/// Returns the fields and any tags from front matter.
+#[must_use]
+pub fn document(
+    bytes: &[u8],
+    file_name: &str,
+    url: &Url,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> (Extracted, Vec<String>) {
+    let extension = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
+        "md" | "markdown" => text::markdown(&String::from_utf8_lossy(bytes), tz),
+        "txt" | "text" => (text::plain(&String::from_utf8_lossy(bytes), tz), Vec::new()),
+        _ => {
+            let page = crate::source::decode::to_utf8(bytes, Some("text/html"));
+            (
+                html(&page, url, &PageSelectors::default(), tz, now),
+                Vec::new(),
+            )
+        }
+    }
+}
+
 /// Plain text of body HTML, one line per block: how `extract --json`
 /// reports the body.
 #[must_use]

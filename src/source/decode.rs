@@ -37,6 +37,28 @@ fn declared_encoding(bytes: &[u8]) -> Option<&str> {
     rest[1..].split(quote).next()
 }
 
+/// The charset an HTML page declares in `<meta charset>` or
+/// `<meta http-equiv="Content-Type" content="...; charset=...">`, looked for
+/// in the first 2 KiB as browsers do.
+fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(2048)]).to_ascii_lowercase();
+    let mut rest = head.as_str();
+    while let Some(at) = rest.find("<meta") {
+        rest = &rest[at + 5..];
+        let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
+        if let Some(c) = tag.find("charset=") {
+            let value = tag[c + 8..].trim_start_matches(['"', '\'', ' ']);
+            let end = value
+                .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'))
+                .unwrap_or(value.len());
+            if let Some(e) = Encoding::for_label(value[..end].as_bytes()) {
+                return Some(e);
+            }
+        }
+    }
+    None
+}
+
 /// Decodes `bytes` to UTF-8 text and rewrites any XML declaration to say so,
 /// so the parser does not decode a second time.
 #[must_use]
@@ -44,7 +66,9 @@ pub fn to_utf8(bytes: &[u8], content_type: Option<&str>) -> String {
     let from_header = content_type
         .and_then(header_charset)
         .and_then(|l| Encoding::for_label(l.as_bytes()));
-    let from_decl = declared_encoding(bytes).and_then(|l| Encoding::for_label(l.as_bytes()));
+    let from_decl = declared_encoding(bytes)
+        .and_then(|l| Encoding::for_label(l.as_bytes()))
+        .or_else(|| meta_charset(bytes));
     let encoding = match (
         Encoding::for_bom(bytes).or_else(|| utf16_without_bom(bytes)),
         from_header,
@@ -126,6 +150,14 @@ mod tests {
         let bytes = b"<?xml version='1.0' encoding='iso-8859-1'?><t>na\xefve</t>";
         let text = to_utf8(bytes, Some("text/xml; charset=UTF-8"));
         assert!(text.contains("naïve"), "{text}");
+    }
+
+    #[test]
+    fn html_meta_charset() {
+        let page = b"<html><head><meta charset=\"windows-1252\"><title>caf\xe9</title>";
+        assert!(to_utf8(page, Some("text/html")).contains("café"));
+        let page = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=ISO-8859-1\"><p>\xfc</p>";
+        assert!(to_utf8(page, None).contains("ü"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use url::Url;
 use super::{Listing, Read};
 use crate::config::{FilesConfig, SourceConfig};
 use crate::error::SourceError;
-use crate::extract::{self, Extracted, PageSelectors, text};
+use crate::extract::{self, Extracted};
 use crate::model::{Article, DateSource, Validators};
 use crate::normalize::{RawEntry, link, sanitize};
 
@@ -142,31 +142,7 @@ fn entry(
         .and_then(|b| b.join(rel).ok())
         .or_else(|| Url::from_file_path(path).ok());
     let base = link.clone().unwrap_or_else(|| source.location.as_url());
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let (extracted, categories) = match extension.as_str() {
-        "md" | "markdown" => text::markdown(&String::from_utf8_lossy(bytes), source.timezone),
-        "txt" | "text" => (
-            text::plain(&String::from_utf8_lossy(bytes), source.timezone),
-            Vec::new(),
-        ),
-        _ => {
-            let html = super::decode::to_utf8(bytes, Some("text/html"));
-            (
-                extract::html(
-                    &html,
-                    &base,
-                    &PageSelectors::default(),
-                    source.timezone,
-                    now,
-                ),
-                Vec::new(),
-            )
-        }
-    };
+    let (extracted, categories) = extract::document(bytes, rel, &base, source.timezone, now);
     from_extracted(extracted, categories, rel, link, base)
 }
 
