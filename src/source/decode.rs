@@ -51,7 +51,7 @@ fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
             let end = value
                 .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'))
                 .unwrap_or(value.len());
-            if let Some(e) = Encoding::for_label(value[..end].as_bytes()) {
+            if let Some(e) = Encoding::for_label(&value.as_bytes()[..end]) {
                 return Some(e);
             }
         }
