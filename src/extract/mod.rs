@@ -570,22 +570,22 @@ fn readable_body(page: &str, url: &Url) -> Option<Found<String>> {
 }
 
 /// The body without blocks that only repeat a field extracted on its own
-/// (the headline, the standfirst, the credit), so readers do not see them twice.
+/// (the headline, the standfirst, the credit, a date line), so readers do
+/// not see them twice.
 fn without_repeats(body: &str, fields: &[&str]) -> String {
-    if fields.is_empty() {
-        return body.to_owned();
-    }
     let mut fragment = Html::parse_fragment(body);
     let blocks = sel("p, h1, h2, h3, figcaption, div, span");
     let doomed: Vec<_> = fragment
         .select(&blocks)
         .filter(|e| {
             let text = element_text(*e);
+            let is_date_line = text.len() <= 60 && date::parse(&text, Tz::UTC).is_some();
             !text.is_empty()
-                && fields.iter().any(|f| {
-                    let f = sanitize::collapse_whitespace(f);
-                    text == f || credit_line(&text).is_some_and(|c| c == f)
-                })
+                && (is_date_line
+                    || fields.iter().any(|f| {
+                        let f = sanitize::collapse_whitespace(f);
+                        text == f || credit_line(&text).is_some_and(|c| c == f)
+                    }))
         })
         .map(|e| e.id())
         .collect();

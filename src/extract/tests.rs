@@ -144,7 +144,7 @@ fn body_drops_furniture_and_repeated_fields() {
         &format!(
             r#"<html><body><nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav>
 <aside class="sidebar"><h3>Most read</h3><ul><li>Something else entirely</li></ul></aside>
-<article><h1>Ferry saved</h1><p class="standfirst">The crossing stays open all year.</p>{BODY}
+<article><h1>Ferry saved</h1><p class="standfirst">The crossing stays open all year.</p><p>March 3, 2026</p>{BODY}
 <div class="share-bar"><a href="https://share.example/">Share</a></div></article>
 <div id="comments"><p>First!</p></div><script>trackEverything()</script>
 <footer>Copyright Island News</footer></body></html>"#

@@ -29,7 +29,10 @@ static LINK_TEXT: std::sync::LazyLock<FieldSelector> =
 #[derive(Debug, Clone, Default)]
 struct Listed {
     link: Option<Url>,
+    /// From the `title` selector.
     title: Option<String>,
+    /// The link's own text: the title of last resort.
+    link_text: Option<String>,
     date: Option<DateTime<Utc>>,
     author: Option<String>,
     summary: Option<String>,
@@ -202,15 +205,11 @@ fn parse_listing(
                     .text_in(item)
                     .or_else(|| item.value().attr("href").map(str::to_owned))
             };
-            // Without a title selector: that link's text.
-            let title = if s.title.is_some() {
-                pick(s.title.as_ref(), &mut hits[1])
-            } else {
-                LINK_TEXT.text_in(item)
-            };
+            let title = pick(s.title.as_ref(), &mut hits[1]);
             Listed {
                 link: link_text.and_then(|l| link::resolve(&l, Some(url))),
                 title,
+                link_text: LINK_TEXT.text_in(item),
                 date: pick(s.date.as_ref(), &mut hits[2]).and_then(|d| {
                     date::parse(&d, source.timezone)
                         .or_else(|| date::find_in_text(&d, source.timezone, now))
@@ -279,7 +278,9 @@ fn entry(item: &Listed, page: Option<extract::Extracted>, link: Url, base: &Url)
                 (None, None) => None,
             }
         };
-    let title = pick("title", item.title.clone(), page.title.clone()).unwrap_or_default();
+    // The link's text is the title only when nothing better is known.
+    let title = pick("title", item.title.clone(), page.title.clone());
+    let title_from_link = title.is_none();
     let author = pick("author", item.author.clone(), page.author.clone());
     let summary = pick("summary", item.summary.clone(), page.summary.clone());
     let credit = pick("credit", None, page.credit.clone());
@@ -298,6 +299,12 @@ fn entry(item: &Listed, page: Option<extract::Extracted>, link: Url, base: &Url)
             (Some(f.value), *source)
         }
         (None, None) => (None, DateSource::FirstSeen),
+    };
+    let title = if title_from_link {
+        origins.push(("title", "link text".to_owned()));
+        item.link_text.clone().unwrap_or_default()
+    } else {
+        title.unwrap_or_default()
     };
     let image = item
         .image
