@@ -228,22 +228,29 @@ fn usage_errors_exit_2() {
 fn bundled_config_publishes_offline() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let project = Project::new(&std::fs::read_to_string(root.join("feeds.toml")).unwrap());
-    let examples = project.dir.path().join("examples/feeds");
-    std::fs::create_dir_all(&examples).unwrap();
-    for entry in std::fs::read_dir(root.join("examples/feeds")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), examples.join(entry.file_name())).unwrap();
+    for folder in ["examples/feeds", "examples/articles"] {
+        let to = project.dir.path().join(folder);
+        std::fs::create_dir_all(&to).unwrap();
+        for entry in std::fs::read_dir(root.join(folder)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
     }
     let check = project.feedloom(&["check"]);
     assert_eq!(check.code, 0, "{check:?}");
-    assert!(check.stdout.contains("3 source(s)"), "{}", check.stdout);
+    assert!(check.stdout.contains("4 source(s)"), "{}", check.stdout);
     let run = project.feedloom(&["run"]);
     assert_eq!(run.code, 0, "{run:?}");
     let (channel, feed) = round_trip(&project.read("all.rss"), &project.read("all.atom"));
-    assert_eq!(channel.items().len(), 6);
-    assert_eq!(feed.entries().len(), 6);
-    assert_eq!(
-        project.json("all.json")["items"].as_array().unwrap().len(),
-        6
-    );
+    assert_eq!(channel.items().len(), 8);
+    assert_eq!(feed.entries().len(), 8);
+    let json = project.json("all.json");
+    let items = json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 8);
+    let swap = items
+        .iter()
+        .find(|i| i["title"] == "Seed Swap Fills the Village Hall")
+        .unwrap();
+    assert_eq!(swap["_feedloom"]["credit"], "Garden Club Archive");
+    assert_eq!(swap["date_published"], "2026-03-08T00:00:00Z");
 }

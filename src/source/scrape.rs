@@ -17,7 +17,7 @@ use super::{Context, Listing, Read, decode, http, polite::Pacer};
 use crate::config::{ScrapeConfig, SourceConfig};
 use crate::error::SourceError;
 use crate::extract::{self, FieldSelector};
-use crate::model::{Article, DateSource, Validators};
+use crate::model::{Article, DateSource, SourceMeta, Validators};
 use crate::normalize::{RawEntry, date, link, sanitize};
 
 static FIRST_LINK: std::sync::LazyLock<FieldSelector> =
@@ -55,6 +55,7 @@ pub(super) async fn read<S: std::hash::BuildHasher>(
     let mut listed = Vec::new();
     let mut notes = Vec::new();
     let mut next_validators = Validators::default();
+    let mut meta = SourceMeta::default();
     let mut page_url = Some(start.clone());
     let mut seen_pages = HashSet::new();
     for page in 0..config.select.max_pages {
@@ -76,6 +77,7 @@ pub(super) async fn read<S: std::hash::BuildHasher>(
         let (items, next, misses) = parse_listing(&html, &final_url, config, source, ctx.now);
         if page == 0 {
             notes.extend(misses);
+            meta = site_meta(&html, &final_url);
         }
         listed.extend(items);
         page_url = next;
@@ -84,6 +86,7 @@ pub(super) async fn read<S: std::hash::BuildHasher>(
     let mut listing = Listing {
         listed: listed.len(),
         validators: next_validators,
+        meta,
         ..Listing::default()
     };
     let mut seen = HashSet::new();
@@ -164,6 +167,28 @@ async fn get_page(
             final_url,
             validators,
         ))),
+    }
+}
+
+/// The site as attribution names it: its name (`og:site_name`, else the
+/// listing's `<title>`) and its home page.
+fn site_meta(html: &str, url: &Url) -> SourceMeta {
+    let doc = Html::parse_document(html);
+    let first = |css: &str, attr: Option<&str>| {
+        let sel = scraper::Selector::parse(css).expect("static selector");
+        doc.select(&sel).find_map(|e| match attr {
+            Some(a) => e.value().attr(a).map(str::to_owned),
+            None => Some(e.text().collect::<String>()),
+        })
+    };
+    let title = first("meta[property='og:site_name']", Some("content"))
+        .or_else(|| first("title", None))
+        .map(|t| sanitize::plain_text(&t))
+        .filter(|t| !t.is_empty());
+    SourceMeta {
+        title,
+        site_link: url.join("/").ok(),
+        feed_id: None,
     }
 }
 
