@@ -52,6 +52,10 @@ struct RawSettings {
     max_items: Option<Spanned<i64>>,
     max_response_size: Option<Spanned<i64>>,
     public_url: Option<Spanned<String>>,
+    contact: Option<String>,
+    connect_timeout: Option<Spanned<String>>,
+    per_host: Option<Spanned<i64>>,
+    max_backoff: Option<Spanned<String>>,
     retention: Option<RawRetention>,
 }
 
@@ -88,6 +92,7 @@ struct RawSource {
     path: Option<Spanned<String>>,
     tags: Option<Vec<String>>,
     interval: Option<Spanned<String>>,
+    schedule: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     max_items: Option<Spanned<i64>>,
     include: Option<RawFilter>,
@@ -153,8 +158,14 @@ pub struct Settings {
     pub user_agent: String,
     /// Total time allowed for one request, body included.
     pub timeout: Duration,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
     /// Sources fetched at once.
     pub concurrency: usize,
+    /// Requests in flight to one host at once.
+    pub per_host: usize,
+    /// The longest a failing source waits before it is tried again.
+    pub max_backoff: Duration,
     /// Largest response body accepted, in bytes (after decompression).
     pub max_response_size: u64,
     /// Where `output/` is served; self links are built from it.
@@ -187,6 +198,8 @@ pub enum Format {
     Atom,
     /// JSON Feed 1.1, `NAME.json`.
     Json,
+    /// OPML 2.0 list of the output's sources, `NAME.opml`.
+    Opml,
 }
 
 impl Format {
@@ -197,6 +210,7 @@ impl Format {
             Format::Rss => "rss",
             Format::Atom => "atom",
             Format::Json => "json",
+            Format::Opml => "opml",
         }
     }
 }
@@ -365,6 +379,8 @@ pub struct SourceConfig {
     pub tags: Vec<String>,
     /// Time between fetches.
     pub interval: Duration,
+    /// A cron expression; when set, it decides when the source is due.
+    pub schedule: Option<croner::Cron>,
     /// Zone for dates written without an offset.
     pub timezone: Tz,
     /// Keep at most this many entries per fetch (newest first); `None`: all.
@@ -644,10 +660,33 @@ impl Validator<'_> {
                 .as_ref()
                 .map_or("state/feedloom.db", |v| v.get_ref()),
         );
-        let user_agent = s
-            .user_agent
+        // The user agent names feedloom and, when given, who to contact.
+        let user_agent = s.user_agent.as_ref().map_or_else(
+            || match &s.contact {
+                Some(contact) => format!(
+                    "feedloom/{} (feed aggregator; +{})",
+                    env!("CARGO_PKG_VERSION"),
+                    contact.trim()
+                ),
+                None => DEFAULT_USER_AGENT.to_owned(),
+            },
+            |v| v.get_ref().clone(),
+        );
+        let connect_timeout = s
+            .connect_timeout
             .as_ref()
-            .map_or_else(|| DEFAULT_USER_AGENT.to_owned(), |v| v.get_ref().clone());
+            .and_then(|v| self.duration(v, "settings.connect_timeout"))
+            .unwrap_or(Duration::from_secs(10));
+        let per_host = s
+            .per_host
+            .as_ref()
+            .and_then(|v| self.count(v, "settings.per_host"))
+            .unwrap_or(2);
+        let max_backoff = s
+            .max_backoff
+            .as_ref()
+            .and_then(|v| self.duration(v, "settings.max_backoff"))
+            .unwrap_or(Duration::from_hours(24));
         let timeout = s
             .timeout
             .as_ref()
@@ -704,7 +743,10 @@ impl Validator<'_> {
             state_file,
             user_agent,
             timeout,
+            connect_timeout,
             concurrency,
+            per_host,
+            max_backoff,
             max_response_size,
             public_url,
             retention,
@@ -762,6 +804,21 @@ impl Validator<'_> {
                 .as_ref()
                 .and_then(|v| self.duration(v, "source.interval"))
                 .unwrap_or(default_interval);
+            let schedule = r.schedule.as_ref().and_then(|v| {
+                v.get_ref()
+                    .parse::<croner::Cron>()
+                    .map_err(|e| {
+                        self.problem(
+                            v,
+                            "source.schedule",
+                            format_args!(
+                                "`{}` is not a cron expression ({e}); write five fields such as \"*/15 * * * *\"",
+                                v.get_ref()
+                            ),
+                        );
+                    })
+                    .ok()
+            });
             let timezone = match &r.timezone {
                 None => Tz::UTC,
                 Some(tz) => tz.get_ref().parse::<Tz>().unwrap_or_else(|_| {
@@ -788,6 +845,7 @@ impl Validator<'_> {
                     location,
                     tags: r.tags.clone().unwrap_or_default(),
                     interval,
+                    schedule,
                     timezone,
                     max_items,
                     filter,
@@ -1031,11 +1089,14 @@ impl Validator<'_> {
                     "json" => {
                         formats.insert(Format::Json);
                     }
+                    "opml" => {
+                        formats.insert(Format::Opml);
+                    }
                     other => self.problem(
                         f,
                         "output.formats",
                         format_args!(
-                            "`{other}` is not a format; use any of \"rss\", \"atom\", \"json\""
+                            "`{other}` is not a format; use any of \"rss\", \"atom\", \"json\", \"opml\""
                         ),
                     ),
                 }

@@ -59,6 +59,38 @@ pub enum SourceError {
         /// The limit, human readable.
         limit: String,
     },
+    /// 429 or 503: the server asks us to come back later.
+    #[error("source `{source_name}`: {url} answered HTTP {status}{}", retry_after.map(|d| format!(" and asked us to retry after {}s", d.as_secs())).unwrap_or_default())]
+    RetryLater {
+        /// The source's name.
+        source_name: String,
+        /// The URL requested.
+        url: String,
+        /// 429 or 503.
+        status: u16,
+        /// The wait the server asked for (`Retry-After`).
+        retry_after: Option<std::time::Duration>,
+    },
+    /// 410: the feed is gone for good; the source is disabled.
+    #[error(
+        "source `{source_name}`: {url} answered 410 Gone; the source is disabled until its URL changes"
+    )]
+    Gone {
+        /// The source's name.
+        source_name: String,
+        /// The URL requested.
+        url: String,
+    },
+    /// Redirects that loop or do not end.
+    #[error("source `{source_name}`: {url}: {problem}")]
+    Redirect {
+        /// The source's name.
+        source_name: String,
+        /// The URL first requested.
+        url: String,
+        /// "redirect loop via ..." or "more than 5 redirects".
+        problem: String,
+    },
     /// robots.txt asks us not to read a page.
     #[error("source `{source_name}`: {url} is disallowed by the site's robots.txt")]
     Robots {

@@ -12,6 +12,9 @@
 //! - [`store`]: the SQLite state: items, first-seen times, validators, health.
 //! - [`publish`]: RSS, Atom and JSON Feed writers and atomic file writes.
 //! - [`run`]: one cycle, [`run::run_once`].
+//! - [`opml`]: OPML import and export.
+//! - [`schedule`]: when each source is next due, backoff.
+//! - [`serve`]: the output folder over HTTP; [`lock`]: one run at a time.
 //! - [`error`]: one error enum per stage.
 //!
 //! # Example
@@ -34,9 +37,13 @@
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod lock;
 pub mod model;
 pub mod normalize;
+pub mod opml;
 pub mod publish;
 pub mod run;
+pub mod schedule;
+pub mod serve;
 pub mod source;
 pub mod store;

@@ -153,6 +153,8 @@ pub enum Fetched {
         unchanged: Vec<String>,
         /// How many items the source listed.
         listed: usize,
+        /// Where a permanent redirect sent the source.
+        moved: Option<Url>,
     },
     /// 304 Not Modified (or an unchanged local file): keep what we have.
     NotModified,

@@ -1,17 +1,33 @@
-//! One cycle: read each due source (concurrently), record each result in
-//! the store as it arrives (one transaction per source), then publish.
+//! Running: one cycle over the due sources (concurrently, each result
+//! recorded in the store as it arrives, one transaction per source), then
+//! publishing; and the daemon, which repeats cycles as sources fall due
+//! until it is told to stop.
+//!
+//! Policy on results lives here: a 304 keeps the items; a failure backs
+//! off; a 429/503 with `Retry-After` holds the whole host; a 301/308 is
+//! remembered; a 410 disables the source; a scraper that suddenly finds
+//! nothing has broken.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+use url::Url;
 
-use std::collections::HashSet;
-
-use crate::config::{Settings, SourceKind};
-use crate::error::RunError;
+use crate::config::{Location, Settings, SourceConfig, SourceKind};
+use crate::error::{RunError, SourceError};
 use crate::model::Fetched;
 use crate::publish::{self, Written};
+use crate::schedule;
 use crate::source;
-use crate::store::Store;
+use crate::store::{Batch, Store, When};
+
+/// How long fetches already running may go on after a stop was asked for,
+/// before they are abandoned (their sources stay due).
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// What a run should do beyond the defaults.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,11 +45,17 @@ pub enum Outcome {
         entries: usize,
         /// Items stored for the first time.
         new: usize,
+        /// Set when the source moved permanently (301/308) to this URL.
+        moved: Option<Url>,
     },
-    /// 304 or an unchanged file.
+    /// 304 or unchanged files.
     NotModified,
     /// Not due yet.
     Skipped,
+    /// Its host asked us to wait (Retry-After) until this time.
+    Waiting(DateTime<Utc>),
+    /// Disabled earlier (410 Gone); the reason.
+    Disabled(String),
     /// The fetch failed; the message names the source and the cause.
     Failed(String),
 }
@@ -59,7 +81,24 @@ impl RunReport {
             })
             .collect()
     }
+
+    /// Notes worth telling the user that are not failures (moves).
+    #[must_use]
+    pub fn notes(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .filter_map(|(name, o)| match o {
+                Outcome::Updated { moved: Some(to), .. } => Some(format!(
+                    "source `{name}` moved permanently to {to}; feedloom reads it there from now on (update feeds.toml to match)"
+                )),
+                _ => None,
+            })
+            .collect()
+    }
 }
+
+/// Called with each source's outcome as it is known (for a progress bar).
+pub type Progress<'a> = &'a (dyn Fn(&str, &Outcome) + Sync);
 
 /// Runs one cycle over the due sources (all with `options.all`) and publishes.
 ///
@@ -67,11 +106,53 @@ impl RunReport {
 /// [`RunError`] when nothing can be published: the state file or an output
 /// cannot be written. Failing sources are reported in the [`RunReport`].
 pub async fn run_once(settings: &Settings, options: RunOptions) -> Result<RunReport, RunError> {
-    let now: DateTime<Utc> = Utc::now().trunc_subsecs(0);
-    let mut store = Store::open(&settings.state_file)?;
-    let client = source::http::client(settings).map_err(|e| RunError::Client(e.to_string()))?;
+    run_with(settings, options, &CancellationToken::new(), &|_, _| {}).await
+}
 
-    let politeness = source::polite::Politeness::default();
+/// [`run_once`], stoppable by `cancel` (fetches not yet started are not
+/// started; what was fetched is recorded and published), reporting each
+/// outcome to `progress`.
+///
+/// # Errors
+/// As [`run_once`].
+pub async fn run_with(
+    settings: &Settings,
+    options: RunOptions,
+    cancel: &CancellationToken,
+    progress: Progress<'_>,
+) -> Result<RunReport, RunError> {
+    let mut store = Store::open(&settings.state_file)?;
+    let sources = cycle(settings, &mut store, options, cancel, progress).await?;
+    let written = publish::publish_all(settings, &store)?;
+    Ok(RunReport { sources, written })
+}
+
+/// The source as it should be read now: from where a permanent redirect
+/// sent it, if it moved.
+fn effective(source: &SourceConfig, moved_to: Option<&Url>) -> SourceConfig {
+    match (moved_to, &source.location) {
+        (Some(to), Location::Url(_)) => SourceConfig {
+            location: Location::Url(to.clone()),
+            ..source.clone()
+        },
+        _ => source.clone(),
+    }
+}
+
+/// One cycle: fetch the due sources and record each result.
+///
+/// # Errors
+/// When the state file cannot be read or written.
+pub async fn cycle(
+    settings: &Settings,
+    store: &mut Store,
+    options: RunOptions,
+    cancel: &CancellationToken,
+    progress: Progress<'_>,
+) -> Result<Vec<(String, Outcome)>, RunError> {
+    let now: DateTime<Utc> = Utc::now().trunc_subsecs(0);
+    let client = source::http::client(settings).map_err(|e| RunError::Client(e.to_string()))?;
+    let politeness = source::polite::Politeness::new(settings.per_host);
     let ctx = source::Context {
         client: &client,
         settings,
@@ -83,91 +164,155 @@ pub async fn run_once(settings: &Settings, options: RunOptions) -> Result<RunRep
     let mut due = Vec::new();
     for (index, src) in settings.sources.iter().enumerate() {
         let state = store.source_state(src)?;
+        if let Some(reason) = state.disabled {
+            outcomes[index] = Some(Outcome::Disabled(reason));
+            continue;
+        }
+        if let Location::Url(url) = &src.location
+            && let Some(until) = store.host_not_before(url.host_str().unwrap_or_default())?
+            && until > now
+        {
+            outcomes[index] = Some(Outcome::Waiting(until));
+            continue;
+        }
         if options.all || state.next_due.is_none_or(|d| d <= now) {
             let known = match &src.kind {
                 SourceKind::Scrape(_) => store.known_links(&src.name)?,
                 _ => HashSet::new(),
             };
-            due.push((index, src, state.validators, known));
+            let reading = effective(src, state.moved_to.as_ref());
+            due.push((index, src, reading, state.validators, state.failures, known));
         } else {
             outcomes[index] = Some(Outcome::Skipped);
         }
     }
+    for (index, outcome) in outcomes.iter().enumerate() {
+        if let Some(o) = outcome {
+            progress(&settings.sources[index].name, o);
+        }
+    }
 
-    let mut results = futures::stream::iter(due)
-        .map(|(index, src, validators, known)| {
+    let results = futures::stream::iter(due)
+        .take_until(cancel.cancelled())
+        .map(|(index, src, reading, validators, failures, known)| {
             let ctx = &ctx;
             async move {
-                let result = source::fetch(ctx, src, &validators, &known).await;
-                (index, src, result)
+                let fetch = source::fetch(ctx, &reading, &validators, &known);
+                let result = tokio::select! {
+                    r = fetch => Some(r),
+                    () = async { cancel.cancelled().await; tokio::time::sleep(STOP_GRACE).await } => None,
+                };
+                (index, src, failures, result)
             }
         })
         .buffer_unordered(settings.concurrency);
-    while let Some((index, src, result)) = results.next().await {
-        let outcome = match result {
-            Ok(Fetched::NotModified) => {
-                store.record_not_modified(src, now)?;
-                tracing::debug!(source = %src.name, "Not modified.");
-                Outcome::NotModified
-            }
-            Ok(Fetched::Updated { listed: 0, .. })
-                if matches!(src.kind, SourceKind::Scrape(_))
-                    && store.item_count(&src.name)? > 0 =>
-            {
-                // A scraper that finds nothing where it used to find items
-                // has broken (the site changed): say so, keep the old items.
-                let message = format!(
-                    "source `{}`: the listing yielded no items where earlier runs found some; the page layout may have changed (try `feedloom check --source \"{}\"`)",
-                    src.name, src.name
-                );
-                store.record_failure(src, &message, now)?;
-                Outcome::Failed(message)
-            }
-            Ok(Fetched::Updated {
-                articles,
-                meta,
-                validators,
-                unchanged,
-                ..
-            }) => {
-                let stats = store.record_articles(
-                    src,
-                    &crate::store::Batch {
-                        articles: &articles,
-                        unchanged: &unchanged,
-                        meta: &meta,
-                        validators: &validators,
-                    },
-                    settings.retention,
-                    now,
-                )?;
-                tracing::info!(source = %src.name, entries = articles.len(), new = stats.new, merged = stats.merged, "Fetched.");
-                Outcome::Updated {
-                    entries: articles.len(),
-                    new: stats.new,
-                }
-            }
-            Err(e) => {
-                let message = error_chain(&e);
-                // The caller reports failures to the user; this is for the log.
-                tracing::info!(source = %src.name, error = %message, "Fetch failed; keeping previous items.");
-                store.record_failure(src, &message, now)?;
-                Outcome::Failed(message)
-            }
+    let mut results = std::pin::pin!(results);
+    while let Some((index, src, failures, result)) = results.next().await {
+        let Some(result) = result else {
+            continue; // Abandoned at shutdown: stays due.
         };
+        let outcome = record(settings, store, src, failures, result, now)?;
+        progress(&src.name, &outcome);
         outcomes[index] = Some(outcome);
     }
-    drop(results);
+    Ok(settings
+        .sources
+        .iter()
+        .zip(outcomes)
+        .map(|(s, o)| (s.name.clone(), o.unwrap_or(Outcome::Skipped)))
+        .collect())
+}
 
-    let written = publish::publish_all(settings, &store)?;
-    Ok(RunReport {
-        sources: settings
-            .sources
-            .iter()
-            .zip(outcomes)
-            .map(|(s, o)| (s.name.clone(), o.unwrap_or(Outcome::Skipped)))
-            .collect(),
-        written,
+/// Records one source's result and decides when it is next due.
+fn record(
+    settings: &Settings,
+    store: &mut Store,
+    src: &SourceConfig,
+    failures: u32,
+    result: Result<Fetched, SourceError>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, RunError> {
+    let ok = When {
+        now,
+        next_due: schedule::next_due(src, now),
+    };
+    let failed = |retry_after: Option<Duration>| When {
+        now,
+        next_due: schedule::backoff(src, failures + 1, settings.max_backoff, retry_after, now),
+    };
+    Ok(match result {
+        Ok(Fetched::NotModified) => {
+            store.record_not_modified(src, ok)?;
+            tracing::debug!(source = %src.name, "Not modified.");
+            Outcome::NotModified
+        }
+        Ok(Fetched::Updated { listed: 0, .. })
+            if matches!(src.kind, SourceKind::Scrape(_)) && store.item_count(&src.name)? > 0 =>
+        {
+            // A scraper that finds nothing where it used to find items
+            // has broken (the site changed): say so, keep the old items.
+            let message = format!(
+                "source `{}`: the listing yielded no items where earlier runs found some; the page layout may have changed (try `feedloom check --source \"{}\"`)",
+                src.name, src.name
+            );
+            store.record_failure(src, &message, failed(None))?;
+            Outcome::Failed(message)
+        }
+        Ok(Fetched::Updated {
+            articles,
+            meta,
+            validators,
+            unchanged,
+            moved,
+            ..
+        }) => {
+            let batch = Batch {
+                articles: &articles,
+                unchanged: &unchanged,
+                meta: &meta,
+                validators: &validators,
+            };
+            let stats = store.record_articles(src, &batch, settings.retention, ok)?;
+            if let Some(to) = &moved {
+                store.record_moved(src, to)?;
+                tracing::warn!(source = %src.name, to = %to, "Source moved permanently.");
+            }
+            tracing::info!(source = %src.name, entries = articles.len(), new = stats.new, merged = stats.merged, "Fetched.");
+            Outcome::Updated {
+                entries: articles.len(),
+                new: stats.new,
+                moved,
+            }
+        }
+        Err(e) => {
+            let message = error_chain(&e);
+            // The caller reports failures to the user; this is for the log.
+            tracing::info!(source = %src.name, error = %message, "Fetch failed; keeping previous items.");
+            match &e {
+                SourceError::RetryLater {
+                    retry_after, url, ..
+                } => {
+                    store.record_failure(src, &message, failed(*retry_after))?;
+                    if let (Some(wait), Some(host)) = (
+                        retry_after,
+                        Url::parse(url)
+                            .ok()
+                            .and_then(|u| u.host_str().map(str::to_owned)),
+                    ) {
+                        store.block_host(
+                            &host,
+                            now + chrono::TimeDelta::from_std(*wait).unwrap_or_default(),
+                        )?;
+                    }
+                }
+                SourceError::Gone { .. } => {
+                    store.record_failure(src, &message, failed(None))?;
+                    store.disable(src, &message)?;
+                }
+                _ => store.record_failure(src, &message, failed(None))?,
+            }
+            Outcome::Failed(message)
+        }
     })
 }
 
@@ -181,4 +326,103 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     text
+}
+
+/// How the daemon learns it should stop or reload.
+#[derive(Debug, Clone, Default)]
+pub struct Signals {
+    /// Cancelled on SIGINT/SIGTERM.
+    pub stop: CancellationToken,
+    /// Notified on SIGHUP.
+    pub reload: std::sync::Arc<tokio::sync::Notify>,
+}
+
+/// The longest the daemon sleeps between looks at the schedule.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// Runs cycles as sources fall due until `signals.stop`; publishes after
+/// each cycle that changed something (one publish per cycle, not per
+/// source); reloads `feeds.toml` on `signals.reload`, keeping the old
+/// config when the new one is invalid.
+///
+/// # Errors
+/// When the state file or an output cannot be written.
+pub async fn daemon(
+    config_path: &Path,
+    mut settings: Settings,
+    signals: &Signals,
+    progress: Progress<'_>,
+) -> Result<(), RunError> {
+    let mut store = Store::open(&settings.state_file)?;
+    publish::publish_all(&settings, &store)?;
+    tracing::info!(sources = settings.sources.len(), "Daemon started.");
+    loop {
+        let outcomes = cycle(
+            &settings,
+            &mut store,
+            RunOptions::default(),
+            &signals.stop,
+            progress,
+        )
+        .await?;
+        let changed = outcomes
+            .iter()
+            .any(|(_, o)| matches!(o, Outcome::Updated { .. }));
+        for (name, outcome) in &outcomes {
+            if let Outcome::Failed(message) = outcome {
+                tracing::warn!(source = %name, error = %message, "Fetch failed; keeping previous items.");
+            }
+        }
+        if changed {
+            let written = publish::publish_all(&settings, &store)?;
+            let files = written.iter().filter(|w| w.changed).count();
+            tracing::info!(changed_files = files, "Published.");
+        }
+        if signals.stop.is_cancelled() {
+            break;
+        }
+        let wake = next_wake(&settings, &store)?;
+        let sleep = (wake - Utc::now())
+            .to_std()
+            .unwrap_or_default()
+            .clamp(Duration::from_millis(100), MAX_SLEEP);
+        tokio::select! {
+            () = tokio::time::sleep(sleep) => {}
+            () = signals.stop.cancelled() => break,
+            () = signals.reload.notified() => {
+                match crate::config::load(config_path) {
+                    Ok(new) => {
+                        tracing::info!(sources = new.sources.len(), "Reloaded feeds.toml.");
+                        if new.state_file != settings.state_file {
+                            store = Store::open(&new.state_file)?;
+                        }
+                        settings = new;
+                        publish::publish_all(&settings, &store)?;
+                    }
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "The new feeds.toml is invalid; keeping the old one."),
+                }
+            }
+        }
+    }
+    tracing::info!("Daemon stopped.");
+    Ok(())
+}
+
+/// The earliest time any enabled source falls due.
+fn next_wake(settings: &Settings, store: &Store) -> Result<DateTime<Utc>, RunError> {
+    let mut wake = Utc::now() + chrono::TimeDelta::from_std(MAX_SLEEP).unwrap_or_default();
+    for src in &settings.sources {
+        let state = store.source_state(src)?;
+        if state.disabled.is_some() {
+            continue;
+        }
+        let mut due = state.next_due.unwrap_or_else(Utc::now);
+        if let Location::Url(url) = &src.location
+            && let Some(until) = store.host_not_before(url.host_str().unwrap_or_default())?
+        {
+            due = due.max(until);
+        }
+        wake = wake.min(due);
+    }
+    Ok(wake)
 }

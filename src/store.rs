@@ -34,7 +34,17 @@ CREATE TABLE IF NOT EXISTS sources (
     last_success         INTEGER,
     last_error           TEXT,
     consecutive_failures INTEGER NOT NULL DEFAULT 0,
-    next_due             INTEGER
+    next_due             INTEGER,
+    -- Where a permanent redirect (301/308) sent us; used instead of the
+    -- configured URL until the configured URL changes.
+    moved_to             TEXT,
+    -- Why the source is disabled (410 Gone); NULL when enabled.
+    disabled             TEXT
+);
+-- Hosts that asked us (429/503 with Retry-After) not to come back before a time.
+CREATE TABLE IF NOT EXISTS hosts (
+    host       TEXT PRIMARY KEY,
+    not_before INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS items (
     id           INTEGER PRIMARY KEY,
@@ -76,6 +86,46 @@ pub struct SourceState {
     pub validators: Validators,
     /// When the source is next due; `None`: never fetched.
     pub next_due: Option<DateTime<Utc>>,
+    /// Failures in a row up to now.
+    pub failures: u32,
+    /// Where a permanent redirect sent the source.
+    pub moved_to: Option<Url>,
+    /// Why the source is disabled, if it is.
+    pub disabled: Option<String>,
+}
+
+/// The time of a source result and when the source is next due.
+#[derive(Debug, Clone, Copy)]
+pub struct When {
+    /// When the attempt was made.
+    pub now: DateTime<Utc>,
+    /// When the source should next be fetched.
+    pub next_due: DateTime<Utc>,
+}
+
+/// What the state says about one source, for `feedloom status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceStatus {
+    /// The source's name.
+    pub name: String,
+    /// Its configured location.
+    pub location: String,
+    /// The last fetch attempt.
+    pub last_attempt: Option<DateTime<Utc>>,
+    /// The last successful fetch.
+    pub last_success: Option<DateTime<Utc>>,
+    /// The last error, while failing.
+    pub last_error: Option<String>,
+    /// Failures in a row.
+    pub failures: u32,
+    /// When it is next due.
+    pub next_due: Option<DateTime<Utc>>,
+    /// Where a permanent redirect sent it.
+    pub moved_to: Option<String>,
+    /// Why it is disabled.
+    pub disabled: Option<String>,
+    /// Items stored.
+    pub items: usize,
 }
 
 /// One source's result as the store records it.
@@ -189,17 +239,23 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open)?;
         conn.execute_batch(SCHEMA).map_err(open)?;
-        // State files from before lead images were kept lack the column.
-        let has_image: bool = conn
-            .query_row(
-                "SELECT EXISTS(SELECT 1 FROM pragma_table_info('items') WHERE name = 'image')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(open)?;
-        if !has_image {
-            conn.execute_batch("ALTER TABLE items ADD COLUMN image TEXT")
+        // State files written by earlier versions lack the newer columns.
+        for (table, column) in [
+            ("items", "image"),
+            ("sources", "moved_to"),
+            ("sources", "disabled"),
+        ] {
+            let present: bool = conn
+                .query_row(
+                    "SELECT EXISTS(SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+                    [table, column],
+                    |r| r.get(0),
+                )
                 .map_err(open)?;
+            if !present {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))
+                    .map_err(open)?;
+            }
         }
         Ok(Self { conn })
     }
@@ -213,7 +269,8 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT location, etag, last_modified, next_due FROM sources WHERE name = ?1",
+                "SELECT location, etag, last_modified, next_due, consecutive_failures, moved_to, disabled
+                 FROM sources WHERE name = ?1",
                 [&source.name],
                 |r| {
                     Ok((
@@ -221,19 +278,27 @@ impl Store {
                         r.get::<_, Option<String>>(1)?,
                         r.get::<_, Option<String>>(2)?,
                         r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<String>>(6)?,
                     ))
                 },
             )
             .optional()
             .map_err(query("reading source state"))?;
         Ok(match row {
-            Some((loc, etag, last_modified, next_due)) if loc == location_key(&source.location) => {
+            Some((loc, etag, last_modified, next_due, failures, moved_to, disabled))
+                if loc == location_key(&source.location) =>
+            {
                 SourceState {
                     validators: Validators {
                         etag,
                         last_modified,
                     },
                     next_due: next_due.map(from_ts),
+                    failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                    moved_to: moved_to.and_then(|m| Url::parse(&m).ok()),
+                    disabled,
                 }
             }
             _ => SourceState::default(),
@@ -243,19 +308,22 @@ impl Store {
     fn touch_source(
         tx: &Transaction<'_>,
         source: &SourceConfig,
-        now: DateTime<Utc>,
+        when: When,
     ) -> Result<(), StoreError> {
+        // A changed location starts afresh: no move, not disabled.
         tx.execute(
             "INSERT INTO sources (name, location, last_attempt, next_due) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(name) DO UPDATE SET
+                moved_to = CASE WHEN sources.location = excluded.location THEN sources.moved_to END,
+                disabled = CASE WHEN sources.location = excluded.location THEN sources.disabled END,
                 location = excluded.location,
                 last_attempt = excluded.last_attempt,
                 next_due = excluded.next_due",
             params![
                 source.name,
                 location_key(&source.location),
-                to_ts(now),
-                to_ts(now + source.interval)
+                to_ts(when.now),
+                to_ts(when.next_due)
             ],
         )
         .map_err(query("updating source"))?;
@@ -270,13 +338,13 @@ impl Store {
         &mut self,
         source: &SourceConfig,
         error: &str,
-        now: DateTime<Utc>,
+        when: When,
     ) -> Result<(), StoreError> {
         let tx = self
             .conn
             .transaction()
             .map_err(query("starting transaction"))?;
-        Self::touch_source(&tx, source, now)?;
+        Self::touch_source(&tx, source, when)?;
         tx.execute(
             "UPDATE sources SET last_error = ?2, consecutive_failures = consecutive_failures + 1
              WHERE name = ?1",
@@ -293,14 +361,14 @@ impl Store {
     pub fn record_not_modified(
         &mut self,
         source: &SourceConfig,
-        now: DateTime<Utc>,
+        when: When,
     ) -> Result<(), StoreError> {
         let tx = self
             .conn
             .transaction()
             .map_err(query("starting transaction"))?;
-        Self::touch_source(&tx, source, now)?;
-        Self::mark_healthy(&tx, source, now)?;
+        Self::touch_source(&tx, source, when)?;
+        Self::mark_healthy(&tx, source, when.now)?;
         tx.commit().map_err(query("committing not-modified"))
     }
 
@@ -328,8 +396,9 @@ impl Store {
         source: &SourceConfig,
         batch: &Batch<'_>,
         retention: Retention,
-        now: DateTime<Utc>,
+        when: When,
     ) -> Result<RecordStats, StoreError> {
+        let now = when.now;
         let Batch {
             articles,
             unchanged,
@@ -340,7 +409,7 @@ impl Store {
             .conn
             .transaction()
             .map_err(query("starting transaction"))?;
-        Self::touch_source(&tx, source, now)?;
+        Self::touch_source(&tx, source, when)?;
         Self::mark_healthy(&tx, source, now)?;
         tx.execute(
             "UPDATE sources SET title = ?2, site_link = ?3, feed_id = ?4, etag = ?5, last_modified = ?6
@@ -450,6 +519,98 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Remembers a permanent redirect: the source is read from `to` until
+    /// its configured location changes.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn record_moved(&mut self, source: &SourceConfig, to: &Url) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE sources SET moved_to = ?2 WHERE name = ?1",
+                params![source.name, to.as_str()],
+            )
+            .map(drop)
+            .map_err(query("recording a move"))
+    }
+
+    /// Disables a source (410 Gone) until its configured location changes.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn disable(&mut self, source: &SourceConfig, reason: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE sources SET disabled = ?2 WHERE name = ?1",
+                params![source.name, reason],
+            )
+            .map(drop)
+            .map_err(query("disabling a source"))
+    }
+
+    /// Records that `host` asked not to be asked again before `until`.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn block_host(&mut self, host: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO hosts (host, not_before) VALUES (?1, ?2)
+                 ON CONFLICT(host) DO UPDATE SET not_before = MAX(not_before, excluded.not_before)",
+                params![host, to_ts(until)],
+            )
+            .map(drop)
+            .map_err(query("recording Retry-After"))
+    }
+
+    /// When `host` may be asked again, if it asked us to wait.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn host_not_before(&self, host: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT not_before FROM hosts WHERE host = ?1",
+                [host],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|t| t.map(from_ts))
+            .map_err(query("reading Retry-After"))
+    }
+
+    /// Every source the state knows, for `feedloom status`.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn statuses(&self) -> Result<Vec<SourceStatus>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.name, s.location, s.last_attempt, s.last_success, s.last_error,
+                        s.consecutive_failures, s.next_due, s.moved_to, s.disabled,
+                        (SELECT COUNT(*) FROM item_sources x WHERE x.source = s.name)
+                 FROM sources s ORDER BY s.name",
+            )
+            .map_err(query("reading statuses"))?;
+        stmt.query_map([], |r| {
+            Ok(SourceStatus {
+                name: r.get(0)?,
+                location: r.get(1)?,
+                last_attempt: r.get::<_, Option<i64>>(2)?.map(from_ts),
+                last_success: r.get::<_, Option<i64>>(3)?.map(from_ts),
+                last_error: r.get(4)?,
+                failures: u32::try_from(r.get::<_, i64>(5)?).unwrap_or(u32::MAX),
+                next_due: r.get::<_, Option<i64>>(6)?.map(from_ts),
+                moved_to: r.get(7)?,
+                disabled: r.get(8)?,
+                items: usize::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(query("reading statuses"))
     }
 
     /// The canonical links of the items a source has stored: scraped
@@ -671,6 +832,7 @@ mod tests {
             location: Location::Url(Url::parse(&format!("https://{name}.example/feed")).unwrap()),
             tags: vec![],
             interval: Duration::from_mins(10),
+            schedule: None,
             timezone: chrono_tz::Tz::UTC,
             max_items: None,
             filter: Filter::default(),
@@ -695,6 +857,14 @@ mod tests {
             } else {
                 DateSource::FirstSeen
             },
+        }
+    }
+
+    /// A result at `ts`, next due ten minutes later.
+    fn when(ts: i64) -> When {
+        When {
+            now: from_ts(ts),
+            next_due: from_ts(ts + 600),
         }
     }
 
@@ -735,7 +905,7 @@ mod tests {
 
     fn record(store: &mut Store, s: &SourceConfig, articles: &[Article], now: i64) -> RecordStats {
         store
-            .record_articles(s, &batch(articles), RETAIN, from_ts(now))
+            .record_articles(s, &batch(articles), RETAIN, when(now))
             .unwrap()
     }
 
@@ -809,7 +979,7 @@ mod tests {
             })
             .collect();
         store
-            .record_articles(&s, &batch(&three), tight, from_ts(1000))
+            .record_articles(&s, &batch(&three), tight, when(1000))
             .unwrap();
         assert_eq!(
             all(&store, &["a"]).len(),
@@ -818,7 +988,7 @@ mod tests {
         );
         let newer = article("n9", "https://a.example/9", Some(900));
         store
-            .record_articles(&s, &batch(&[newer]), tight, from_ts(2000))
+            .record_articles(&s, &batch(&[newer]), tight, when(2000))
             .unwrap();
         let titles: Vec<_> = all(&store, &["a"])
             .into_iter()
@@ -838,8 +1008,8 @@ mod tests {
             &[article("Kept", "https://a.example/k", Some(5))],
             1000,
         );
-        store.record_failure(&s, "boom", from_ts(2000)).unwrap();
-        store.record_failure(&s, "boom", from_ts(3000)).unwrap();
+        store.record_failure(&s, "boom", when(2000)).unwrap();
+        store.record_failure(&s, "boom", when(3000)).unwrap();
         assert_eq!(all(&store, &["a"]).len(), 1);
         let n: i64 = store
             .conn

@@ -187,6 +187,7 @@ mod tests {
             location: Location::Path("/x".into()),
             tags: vec![],
             interval: Duration::from_mins(1),
+            schedule: None,
             timezone: chrono_tz::Tz::UTC,
             max_items: None,
             filter: Filter::default(),

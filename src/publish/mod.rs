@@ -35,6 +35,8 @@ pub struct Written {
 /// Everything a format writer needs about one output.
 pub(crate) struct Document<'a> {
     pub(crate) output: &'a Output,
+    /// The sources the output draws on (for OPML).
+    pub(crate) sources: Vec<&'a crate::config::SourceConfig>,
     pub(crate) items: &'a [StoredItem],
     /// The URL this very file will be served at.
     pub(crate) self_url: Url,
@@ -78,6 +80,11 @@ pub fn publish_all(settings: &Settings, store: &Store) -> Result<Vec<Written>, P
             let file_name = format!("{}.{}", output.name, format.extension());
             let doc = Document {
                 output,
+                sources: settings
+                    .sources
+                    .iter()
+                    .filter(|s| output.wants(s))
+                    .collect(),
                 items: &items,
                 self_url: settings
                     .public_url
@@ -144,5 +151,8 @@ fn render(format: Format, doc: &Document<'_>) -> Result<Vec<u8>, PublishError> {
         Format::Rss => rss::render(doc).map_err(build_error),
         Format::Atom => atom::render(doc).map_err(build_error),
         Format::Json => json::render(doc).map_err(build_error),
+        Format::Opml => crate::opml::export(&doc.output.title, doc.sources.iter().copied())
+            .map(String::into_bytes)
+            .map_err(build_error),
     }
 }

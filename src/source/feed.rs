@@ -373,6 +373,7 @@ mod tests {
             location: crate::config::Location::Path("/t".into()),
             tags: vec![],
             interval: std::time::Duration::from_mins(1),
+            schedule: None,
             timezone: chrono_tz::Tz::UTC,
             max_items: None,
             filter: crate::config::Filter::default(),

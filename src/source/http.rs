@@ -1,8 +1,15 @@
-//! HTTP GET with conditional headers and a body-size limit. The one place
-//! that talks to the network; it knows nothing of feed formats.
+//! HTTP GET with conditional headers, redirects followed by hand (so a
+//! permanent move can be reported and loops caught), `Retry-After` read on
+//! 429/503, 410 Gone recognised, and a body-size limit. The one place that
+//! talks to the network; it knows nothing of feed formats.
+
+use std::collections::HashSet;
+use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use reqwest::header::{
+    CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER,
+};
 use url::Url;
 
 use crate::config::Settings;
@@ -10,9 +17,11 @@ use crate::error::SourceError;
 use crate::model::Validators;
 
 /// The most redirects followed before a fetch fails.
-const MAX_REDIRECTS: usize = 5;
+pub const MAX_REDIRECTS: usize = 5;
 
 /// What a GET produced.
+// One value per request, moved once: boxing the body buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Response {
     /// 304: the stored copy is current.
@@ -27,10 +36,14 @@ pub enum Response {
         validators: Validators,
         /// The URL after redirects, the base for relative links.
         final_url: Url,
+        /// Set when every redirect on the way was permanent (301/308):
+        /// the address to use from now on.
+        moved: Option<Url>,
     },
 }
 
-/// Builds the one client every fetch shares.
+/// Builds the one client every fetch shares. Redirects are followed by
+/// [`get`] itself.
 ///
 /// # Errors
 /// When the TLS backend cannot be set up.
@@ -38,8 +51,8 @@ pub fn client(settings: &Settings) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .user_agent(settings.user_agent.clone())
         .timeout(settings.timeout)
-        .connect_timeout(settings.timeout.min(std::time::Duration::from_secs(10)))
-        .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+        .connect_timeout(settings.connect_timeout.min(settings.timeout))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
 }
 
@@ -62,11 +75,25 @@ fn chain(e: &reqwest::Error) -> String {
     }
 }
 
-/// GETs `url`, sending the stored validators, reading at most `max_size` bytes.
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+/// GETs `url`, sending the stored validators, following up to
+/// [`MAX_REDIRECTS`] redirects, reading at most `max_size` bytes.
 ///
 /// # Errors
 /// A [`SourceError`] naming the source and URL on network failure, an error
-/// status, or a body over the limit.
+/// status, a redirect loop, or a body over the limit.
 pub async fn get(
     client: &reqwest::Client,
     source_name: &str,
@@ -74,37 +101,93 @@ pub async fn get(
     validators: &Validators,
     max_size: u64,
 ) -> Result<Response, SourceError> {
-    let http_error = |e: &reqwest::Error| SourceError::Http {
+    let http_error = |at: &Url, e: &reqwest::Error| SourceError::Http {
         source_name: source_name.to_owned(),
-        url: url.to_string(),
+        url: at.to_string(),
         message: if e.is_timeout() {
             "timed out".to_owned()
         } else {
             chain(e)
         },
     };
-    let mut request = client.get(url.clone());
-    if let Some(etag) = &validators.etag {
-        request = request.header(IF_NONE_MATCH, etag);
-    }
-    if let Some(lm) = &validators.last_modified {
-        request = request.header(IF_MODIFIED_SINCE, lm);
-    }
-    let mut response = request.send().await.map_err(|e| http_error(&e))?;
+    let mut current = url.clone();
+    let mut visited = HashSet::from([url.clone()]);
+    let mut all_permanent = true;
+    let mut response = loop {
+        let mut request = client.get(current.clone());
+        if let Some(etag) = &validators.etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            request = request.header(IF_MODIFIED_SINCE, lm);
+        }
+        let response = request.send().await.map_err(|e| http_error(&current, &e))?;
+        let status = response.status();
+        if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+            break response;
+        }
+        let Some(next) = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| current.join(l).ok())
+        else {
+            break response;
+        };
+        all_permanent &= matches!(
+            status,
+            StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+        );
+        let redirect_error = |problem: String| SourceError::Redirect {
+            source_name: source_name.to_owned(),
+            url: url.to_string(),
+            problem,
+        };
+        if !visited.insert(next.clone()) {
+            return Err(redirect_error(format!("redirect loop via {next}")));
+        }
+        if visited.len() > MAX_REDIRECTS + 1 {
+            return Err(redirect_error(format!(
+                "more than {MAX_REDIRECTS} redirects"
+            )));
+        }
+        current = next;
+    };
     let status = response.status();
     if status == StatusCode::NOT_MODIFIED {
         return Ok(Response::NotModified);
     }
+    if matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    ) {
+        return Err(SourceError::RetryLater {
+            source_name: source_name.to_owned(),
+            url: current.to_string(),
+            status: status.as_u16(),
+            retry_after: response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(retry_after),
+        });
+    }
+    if status == StatusCode::GONE {
+        return Err(SourceError::Gone {
+            source_name: source_name.to_owned(),
+            url: current.to_string(),
+        });
+    }
     if !status.is_success() {
         return Err(SourceError::Status {
             source_name: source_name.to_owned(),
-            url: url.to_string(),
+            url: current.to_string(),
             status: status.as_u16(),
         });
     }
     let too_big = || SourceError::Limit {
         source_name: source_name.to_owned(),
-        what: format!("the response from {url}"),
+        what: format!("the response from {current}"),
         limit: format!("{max_size} bytes (settings.max_response_size)"),
     };
     if response.content_length().is_some_and(|n| n > max_size) {
@@ -122,18 +205,40 @@ pub async fn get(
         last_modified: header(LAST_MODIFIED),
     };
     let content_type = header(CONTENT_TYPE);
-    let final_url = response.url().clone();
     let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| http_error(&e))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| http_error(&current, &e))?
+    {
         if (bytes.len() + chunk.len()) as u64 > max_size {
             return Err(too_big());
         }
         bytes.extend_from_slice(&chunk);
     }
+    let moved = (all_permanent && current != *url).then(|| current.clone());
     Ok(Response::Body {
         bytes,
         content_type,
         validators,
-        final_url,
+        final_url: current,
+        moved,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(retry_after("120"), Some(Duration::from_secs(120)));
+        let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+        let d = retry_after(&httpdate::fmt_http_date(later)).unwrap();
+        assert!(
+            d > Duration::from_secs(3500) && d <= Duration::from_secs(3600),
+            "{d:?}"
+        );
+        assert_eq!(retry_after("soon"), None);
+    }
 }

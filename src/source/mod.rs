@@ -47,6 +47,8 @@ pub struct Listing {
     /// Warnings about the source's shape: a selector that matched nothing,
     /// an article page that could not be read.
     pub notes: Vec<String>,
+    /// Where a permanent redirect sent the source's URL.
+    pub moved: Option<url::Url>,
 }
 
 /// The result of [`read`].
@@ -112,6 +114,7 @@ pub async fn fetch<S: std::hash::BuildHasher>(
         validators,
         unchanged,
         listed,
+        moved,
         ..
     } = listing;
     let articles = tokio::task::spawn_blocking(move || normalize::normalize(entries, &owned, now))
@@ -123,6 +126,7 @@ pub async fn fetch<S: std::hash::BuildHasher>(
         validators,
         unchanged,
         listed,
+        moved,
     })
 }
 
@@ -139,7 +143,7 @@ async fn read_feed(
     source: &SourceConfig,
     validators: &Validators,
 ) -> Result<Read, SourceError> {
-    let (bytes, content_type, base, validators) = match &source.location {
+    let (bytes, content_type, base, validators, moved) = match &source.location {
         Location::Url(url) => {
             let _permit = ctx.politeness.permit(url).await;
             match http::get(
@@ -157,7 +161,8 @@ async fn read_feed(
                     content_type,
                     validators,
                     final_url,
-                } => (bytes, content_type, final_url, validators),
+                    moved,
+                } => (bytes, content_type, final_url, validators, moved),
             }
         }
         Location::Path(path) => {
@@ -175,7 +180,7 @@ async fn read_feed(
                 etag: Some(etag),
                 last_modified: None,
             };
-            (bytes, None, source.location.as_url(), validators)
+            (bytes, None, source.location.as_url(), validators, None)
         }
     };
     let owned = source.clone();
@@ -194,6 +199,7 @@ async fn read_feed(
         entries,
         meta,
         validators,
+        moved,
         ..Listing::default()
     })))
 }

@@ -13,7 +13,7 @@ use crate::model::Validators;
 
 use super::http;
 
-/// Requests in flight to one host at most.
+/// Requests in flight to one host at most, unless configured otherwise.
 pub const PER_HOST: usize = 2;
 
 /// Largest robots.txt read; the rest is ignored.
@@ -23,10 +23,16 @@ const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
 const ROBOTS_AGENT: &str = "feedloom";
 
 /// Shared by every fetch of one run.
-#[derive(Default)]
 pub struct Politeness {
+    per_host: usize,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     robots: tokio::sync::Mutex<HashMap<String, Option<Arc<texting_robots::Robot>>>>,
+}
+
+impl Default for Politeness {
+    fn default() -> Self {
+        Self::new(PER_HOST)
+    }
 }
 
 fn origin(url: &Url) -> String {
@@ -34,6 +40,16 @@ fn origin(url: &Url) -> String {
 }
 
 impl Politeness {
+    /// Allows `per_host` requests at a time to one host.
+    #[must_use]
+    pub fn new(per_host: usize) -> Self {
+        Self {
+            per_host: per_host.max(1),
+            hosts: Mutex::default(),
+            robots: tokio::sync::Mutex::default(),
+        }
+    }
+
     /// Waits for one of the host's request slots.
     #[allow(clippy::missing_panics_doc)] // The semaphores are never closed.
     pub async fn permit(&self, url: &Url) -> OwnedSemaphorePermit {
@@ -44,7 +60,7 @@ impl Politeness {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             hosts
                 .entry(url.host_str().unwrap_or_default().to_owned())
-                .or_insert_with(|| Arc::new(Semaphore::new(PER_HOST)))
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
                 .clone()
         };
         semaphore

@@ -162,6 +162,7 @@ async fn get_page(
             content_type,
             validators,
             final_url,
+            ..
         } => Ok(Some((
             decode::to_utf8(&bytes, content_type.as_deref()),
             final_url,

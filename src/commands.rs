@@ -1,0 +1,596 @@
+//! The commands behind `feedloom`'s subcommands: each loads what it
+//! needs, calls the library and prints for a person (or as JSON).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use feedloom::config::{self, Settings};
+use feedloom::run::{Outcome, RunOptions, Signals};
+
+/// Some sources failed; the rest was published.
+pub(crate) const EXIT_SOURCES_FAILED: u8 = 3;
+/// Another run holds the lock.
+pub(crate) const EXIT_LOCKED: u8 = 4;
+
+/// `feedloom run`: one cycle, then publish; a progress bar on a terminal.
+pub(crate) fn run(config_path: &Path, all: bool, show_progress: bool) -> anyhow::Result<ExitCode> {
+    let settings = config::load(config_path)?;
+    let _lock = feedloom::lock::acquire(&settings.state_file)?;
+    let bar = show_progress.then(|| {
+        let bar = indicatif::ProgressBar::new(settings.sources.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress = |name: &str, outcome: &Outcome| {
+        if let Some(bar) = &bar {
+            let state = match outcome {
+                Outcome::Updated { new, .. } => format!("{new} new"),
+                Outcome::NotModified => "not modified".to_owned(),
+                Outcome::Skipped => "not due".to_owned(),
+                Outcome::Waiting(_) => "host asked to wait".to_owned(),
+                Outcome::Disabled(_) => "disabled".to_owned(),
+                Outcome::Failed(_) => "FAILED".to_owned(),
+            };
+            bar.set_message(format!("{name}: {state}"));
+            bar.inc(1);
+        }
+    };
+    let runtime = runtime()?;
+    let report = runtime.block_on(async {
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let on_interrupt = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_interrupt.cancel();
+            }
+        });
+        feedloom::run::run_with(&settings, RunOptions { all }, &cancel, &progress).await
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = report.context("publishing")?;
+    for note in report.notes() {
+        eprintln!("note: {note}");
+    }
+    let failures = report.failures();
+    for failure in &failures {
+        eprintln!("error: {failure}");
+    }
+    let changed = report.written.iter().filter(|w| w.changed).count();
+    tracing::info!(files = report.written.len(), changed, "Published.");
+    if failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let tried = report
+            .sources
+            .iter()
+            .filter(|(_, o)| {
+                matches!(
+                    o,
+                    Outcome::Updated { .. } | Outcome::NotModified | Outcome::Failed(_)
+                )
+            })
+            .count();
+        eprintln!(
+            "{} of {tried} sources failed; their earlier items are still published",
+            failures.len()
+        );
+        Ok(ExitCode::from(EXIT_SOURCES_FAILED))
+    }
+}
+
+/// `feedloom daemon`: cycles until SIGINT/SIGTERM; SIGHUP reloads.
+pub(crate) fn daemon(config_path: &Path, serve: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
+    let settings = config::load(config_path)?;
+    let _lock = feedloom::lock::acquire(&settings.state_file)?;
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let signals = Signals::default();
+        watch_signals(&signals)?;
+        let server = serve.map(|addr| {
+            tokio::spawn(feedloom::serve::serve(
+                settings.output_dir.clone(),
+                addr,
+                signals.stop.clone(),
+            ))
+        });
+        feedloom::run::daemon(config_path, settings, &signals, &|_, _| {}).await?;
+        signals.stop.cancel();
+        if let Some(server) = server {
+            server.await.context("the file server stopped")??;
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Cancels `signals.stop` on SIGINT or SIGTERM; notifies `signals.reload` on SIGHUP.
+fn watch_signals(signals: &Signals) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut hup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+    let stop = signals.stop.clone();
+    let reload = signals.reload.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => { stop.cancel(); break; }
+                _ = term.recv() => { stop.cancel(); break; }
+                _ = hup.recv() => reload.notify_one(),
+            }
+        }
+    });
+    Ok(())
+}
+
+/// `feedloom serve`.
+pub(crate) fn serve(config_path: &Path, addr: SocketAddr) -> anyhow::Result<ExitCode> {
+    let settings = config::load(config_path)?;
+    runtime()?.block_on(async {
+        let signals = Signals::default();
+        watch_signals(&signals)?;
+        feedloom::serve::serve(settings.output_dir.clone(), addr, signals.stop.clone())
+            .await
+            .with_context(|| format!("serving on {addr}"))
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `feedloom status`: each source's health, from the state file alone.
+pub(crate) fn status(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let settings = config::load(config_path)?;
+    let store = feedloom::store::Store::open(&settings.state_file)?;
+    let known = store.statuses()?;
+    let now = chrono::Utc::now();
+    let rows: Vec<(String, Option<feedloom::store::SourceStatus>)> = settings
+        .sources
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                known.iter().find(|k| k.name == s.name).cloned(),
+            )
+        })
+        .collect();
+    let state_of = |s: Option<&feedloom::store::SourceStatus>| match s {
+        None => "new",
+        Some(s) if s.disabled.is_some() => "disabled",
+        Some(s) if s.failures > 0 && s.next_due.is_some_and(|d| d > now) => "backing off",
+        Some(s) if s.failures > 0 => "failing",
+        Some(s) if s.last_success.is_some() => "ok",
+        Some(_) => "new",
+    };
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    };
+    if json {
+        let sources: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(name, s)| {
+                let s = s.as_ref();
+                serde_json::json!({
+                    "name": name,
+                    "state": state_of(s),
+                    "last_attempt": time(s.and_then(|s| s.last_attempt)),
+                    "last_success": time(s.and_then(|s| s.last_success)),
+                    "last_error": s.and_then(|s| s.last_error.clone()),
+                    "consecutive_failures": s.map_or(0, |s| s.failures),
+                    "items": s.map_or(0, |s| s.items),
+                    "next_due": time(s.and_then(|s| s.next_due)),
+                    "moved_to": s.and_then(|s| s.moved_to.clone()),
+                    "disabled": s.and_then(|s| s.disabled.clone()),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "sources": sources }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<28} {:<12} {:<21} {:>6}  {:<21} LAST ERROR",
+        "SOURCE", "STATE", "LAST SUCCESS", "ITEMS", "NEXT DUE"
+    );
+    let mut counts = std::collections::BTreeMap::new();
+    let mut items = 0;
+    for (name, s) in &rows {
+        let s = s.as_ref();
+        let state = state_of(s);
+        *counts.entry(state).or_insert(0) += 1;
+        items += s.map_or(0, |s| s.items);
+        let error = s
+            .and_then(|s| {
+                s.disabled
+                    .clone()
+                    .or_else(|| s.last_error.clone().filter(|_| s.failures > 0))
+            })
+            .map(|e| shorten(&e, 80))
+            .unwrap_or_default();
+        let moved = s
+            .and_then(|s| s.moved_to.clone())
+            .map(|m| format!(" (moved to {m})"))
+            .unwrap_or_default();
+        println!(
+            "{:<28} {:<12} {:<21} {:>6}  {:<21} {error}{moved}",
+            shorten(name, 28),
+            state,
+            time(s.and_then(|s| s.last_success)).unwrap_or_else(|| "never".into()),
+            s.map_or(0, |s| s.items),
+            time(s.and_then(|s| s.next_due)).unwrap_or_else(|| "now".into()),
+        );
+    }
+    let summary: Vec<String> = counts
+        .iter()
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect();
+    println!(
+        "\n{} sources: {}; {items} items stored",
+        rows.len(),
+        summary.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `feedloom import-opml`.
+pub(crate) fn import_opml(config_path: &Path, file: &Path) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let list =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let imported = feedloom::opml::import(&text, &list).map_err(anyhow::Error::msg)?;
+    // Check the result before replacing the file the user relies on.
+    config::parse(&imported.config, config_path)?;
+    feedloom::publish::write::write_if_changed(config_path, imported.config.as_bytes())?;
+    for name in &imported.added {
+        println!("added: {name}");
+    }
+    for url in &imported.skipped {
+        println!("already there: {url}");
+    }
+    println!(
+        "{} added, {} already in {}",
+        imported.added.len(),
+        imported.skipped.len(),
+        config_path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `feedloom export-opml`.
+pub(crate) fn export_opml(config_path: &Path) -> anyhow::Result<ExitCode> {
+    let settings = config::load(config_path)?;
+    print!(
+        "{}",
+        feedloom::opml::export("feedloom sources", &settings.sources)
+            .map_err(anyhow::Error::msg)?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn check(config_path: &Path) -> anyhow::Result<ExitCode> {
+    let settings = config::load(config_path)?;
+    print!("{}", describe(&settings));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// `feedloom check --source NAME`: read one source now, without touching
+/// the state, and show what it yields.
+pub(crate) fn check_source(config_path: &Path, name: &str) -> anyhow::Result<ExitCode> {
+    let settings = config::load(config_path)?;
+    let Some(source) = settings.sources.iter().find(|s| s.name == name) else {
+        let names: Vec<&str> = settings.sources.iter().map(|s| s.name.as_str()).collect();
+        anyhow::bail!(
+            "no source is named `{name}`; the sources are: {}",
+            names.join(", ")
+        );
+    };
+    let client = feedloom::source::http::client(&settings).context("setting up the HTTP client")?;
+    let politeness = feedloom::source::polite::Politeness::default();
+    let ctx = feedloom::source::Context {
+        client: &client,
+        settings: &settings,
+        politeness: &politeness,
+        now: chrono::Utc::now(),
+    };
+    let read = runtime()?.block_on(feedloom::source::read(
+        &ctx,
+        source,
+        &feedloom::model::Validators::default(),
+        &std::collections::HashSet::<String>::new(),
+    ))?;
+    let feedloom::source::Read::Listing(listing) = read else {
+        println!("source `{name}`: not modified");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let mut broken = false;
+    println!(
+        "source `{name}` ({}): {} item(s) listed, {} read",
+        source.kind.name(),
+        listing.listed,
+        listing.entries.len()
+    );
+    for (i, entry) in listing.entries.iter().enumerate() {
+        let a = &entry.article;
+        let from = |field: &str| {
+            entry
+                .origins
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map_or(String::new(), |(_, o)| format!("  [{o}]"))
+        };
+        println!("\n[{}] title:   {}{}", i + 1, a.title, from("title"));
+        println!(
+            "    link:    {}",
+            a.link
+                .as_ref()
+                .map_or("(none)".to_owned(), ToString::to_string)
+        );
+        println!(
+            "    date:    {} ({}){}",
+            a.published
+                .map_or("(none: first-seen)".to_owned(), |d| d.to_rfc3339()),
+            a.date_source.as_str(),
+            from("date")
+        );
+        println!("    author:  {}{}", a.authors.join(", "), from("author"));
+        if let Some(c) = &a.credit {
+            println!("    credit:  {c}{}", from("credit"));
+        }
+        if let Some(s) = &a.summary {
+            println!(
+                "    summary: {}{}",
+                shorten(&feedloom::normalize::sanitize::plain_text(s), 100),
+                from("summary")
+            );
+        }
+        if let Some(b) = &a.content {
+            let text = feedloom::extract::body_text(b);
+            println!(
+                "    body:    {} words{}",
+                text.split_whitespace().count(),
+                from("body")
+            );
+        }
+        if a.title.trim().is_empty() || a.link.is_none() {
+            println!("    PROBLEM: this item has no title or no link");
+            broken = true;
+        }
+    }
+    for note in &listing.notes {
+        println!("\nnote: {note}");
+        broken |= note.contains("matched nothing");
+    }
+    if listing.entries.is_empty() && listing.listed == 0 {
+        println!("\nPROBLEM: the source yielded no items");
+        broken = true;
+    }
+    Ok(if broken {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
+}
+
+/// `feedloom extract`: automatic extraction on one page or file.
+pub(crate) fn extract(
+    json: bool,
+    url: Option<&str>,
+    timezone: &str,
+    target: &str,
+) -> anyhow::Result<ExitCode> {
+    let tz: chrono_tz::Tz = timezone.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "`{timezone}` is not a time zone; use an IANA name such as \"Europe/Berlin\""
+        )
+    })?;
+    let now = chrono::Utc::now();
+    let (bytes, page_url) = if target.starts_with("http://") || target.starts_with("https://") {
+        let page_url = url::Url::parse(target).context("reading the URL")?;
+        let client = reqwest::Client::builder()
+            .user_agent(config::DEFAULT_USER_AGENT)
+            .timeout(std::time::Duration::from_secs(30))
+            .build()?;
+        let bytes = runtime()?.block_on(async {
+            let response = client
+                .get(page_url.clone())
+                .send()
+                .await?
+                .error_for_status()?;
+            response.bytes().await
+        });
+        (
+            bytes
+                .with_context(|| format!("fetching {target}"))?
+                .to_vec(),
+            page_url,
+        )
+    } else {
+        let path = std::path::absolute(target).with_context(|| format!("reading {target}"))?;
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {target}"))?;
+        let page_url = match url {
+            Some(u) => url::Url::parse(u).with_context(|| format!("--url {u}"))?,
+            None => url::Url::from_file_path(&path)
+                .map_err(|()| anyhow::anyhow!("{target} has no file URL"))?,
+        };
+        (bytes, page_url)
+    };
+    let name = page_url
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let name = if target.starts_with("http") {
+        format!("{name}.html")
+    } else {
+        target.to_owned()
+    };
+    let (e, _) = feedloom::extract::document(&bytes, &name, &page_url, tz, now);
+    let body = e
+        .body
+        .as_ref()
+        .map(|b| feedloom::extract::body_text(&b.value));
+    if json {
+        let mut from = serde_json::Map::new();
+        let mut note = |field: &str, origin: Option<&str>| {
+            if let Some(o) = origin {
+                from.insert(field.to_owned(), o.into());
+            }
+        };
+        note("title", e.title.as_ref().map(|f| f.from.as_str()));
+        note(
+            "published",
+            e.published.as_ref().map(|(f, _)| f.from.as_str()),
+        );
+        note("author", e.author.as_ref().map(|f| f.from.as_str()));
+        note("credit", e.credit.as_ref().map(|f| f.from.as_str()));
+        note("summary", e.summary.as_ref().map(|f| f.from.as_str()));
+        note("body", e.body.as_ref().map(|f| f.from.as_str()));
+        note("image", e.image.as_ref().map(|f| f.from.as_str()));
+        let out = serde_json::json!({
+            "title": e.title.as_ref().map(|f| &f.value),
+            "published": e.published.as_ref().map(|(f, _)| f.value.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            "date_source": e.published.as_ref().map(|(_, s)| s.as_str()),
+            "author": e.author.as_ref().map(|f| &f.value),
+            "credit": e.credit.as_ref().map(|f| &f.value),
+            "summary": e.summary.as_ref().map(|f| &f.value),
+            "body": body,
+            "image": e.image.as_ref().map(|f| f.value.as_str()),
+            "from": from,
+        });
+        println!("{out}");
+    } else {
+        let line = |field: &str, value: Option<String>, origin: Option<&str>| {
+            println!(
+                "{field:<10} {}{}",
+                value.unwrap_or_else(|| "(none)".to_owned()),
+                origin.map_or(String::new(), |o| format!("  [{o}]"))
+            );
+        };
+        line(
+            "title",
+            e.title.as_ref().map(|f| f.value.clone()),
+            e.title.as_ref().map(|f| f.from.as_str()),
+        );
+        line(
+            "published",
+            e.published
+                .as_ref()
+                .map(|(f, s)| format!("{} ({})", f.value.to_rfc3339(), s.as_str())),
+            e.published.as_ref().map(|(f, _)| f.from.as_str()),
+        );
+        line(
+            "author",
+            e.author.as_ref().map(|f| f.value.clone()),
+            e.author.as_ref().map(|f| f.from.as_str()),
+        );
+        line(
+            "credit",
+            e.credit.as_ref().map(|f| f.value.clone()),
+            e.credit.as_ref().map(|f| f.from.as_str()),
+        );
+        line(
+            "summary",
+            e.summary.as_ref().map(|f| f.value.clone()),
+            e.summary.as_ref().map(|f| f.from.as_str()),
+        );
+        line(
+            "image",
+            e.image.as_ref().map(|f| f.value.to_string()),
+            e.image.as_ref().map(|f| f.from.as_str()),
+        );
+        line(
+            "body",
+            body.clone()
+                .map(|b| format!("{} words", b.split_whitespace().count())),
+            e.body.as_ref().map(|f| f.from.as_str()),
+        );
+        if let Some(b) = body {
+            println!("\n{b}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a config resolved to, for `feedloom check`.
+fn describe(s: &Settings) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "{} is valid.", s.config_path.display());
+    let _ = writeln!(out, "output folder: {}", s.output_dir.display());
+    let _ = writeln!(out, "state file:    {}", s.state_file.display());
+    let _ = writeln!(out, "public URL:    {}", s.public_url);
+    let _ = writeln!(
+        out,
+        "fetching:      {} at once, {}s timeout, {} bytes at most",
+        s.concurrency,
+        s.timeout.as_secs(),
+        s.max_response_size
+    );
+    let _ = writeln!(out, "\n{} source(s):", s.sources.len());
+    for src in &s.sources {
+        let kind = src.kind.name();
+        let _ = writeln!(
+            out,
+            "  {:<24} {kind}, every {}, timezone {}{}\n    {}",
+            src.name,
+            humantime::format_duration(src.interval),
+            src.timezone,
+            if src.tags.is_empty() {
+                String::new()
+            } else {
+                format!(", tags {}", src.tags.join(", "))
+            },
+            src.location
+        );
+    }
+    let _ = writeln!(out, "\n{} output(s):", s.outputs.len());
+    for o in &s.outputs {
+        let files: Vec<String> = o
+            .formats
+            .iter()
+            .map(|f| format!("{}.{f}", o.name))
+            .collect();
+        let from: Vec<&str> = s
+            .sources
+            .iter()
+            .filter(|src| o.wants(src))
+            .map(|src| src.name.as_str())
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:<24} {} (newest {}) from {}",
+            o.name,
+            files.join(", "),
+            o.max_items,
+            if from.is_empty() {
+                "no source".to_owned()
+            } else {
+                from.join(", ")
+            }
+        );
+    }
+    out
+}

@@ -1,0 +1,122 @@
+//! When each source is next due: its `interval` (with a little jitter so
+//! sources do not fire together) or its cron `schedule`; after failures,
+//! exponential backoff with jitter, capped; after a `Retry-After`, no
+//! earlier than the server asked.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::config::SourceConfig;
+use crate::normalize::link;
+
+/// The largest jitter added to an interval: 5% of it, and never more than this.
+const MAX_JITTER: Duration = Duration::from_secs(30);
+
+/// A stable pseudo-random fraction in [0, 1) for this source at this time:
+/// spreads sources apart without a random-number generator, and repeats
+/// exactly in tests.
+fn fraction(source: &str, now: DateTime<Utc>) -> f64 {
+    let hex = link::digest(&[source, &now.timestamp().to_string()]);
+    let n = u32::from_str_radix(&hex[..8], 16).unwrap_or(0);
+    f64::from(n) / (f64::from(u32::MAX) + 1.0)
+}
+
+fn delta(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+/// When a source that just succeeded is next due.
+#[must_use]
+pub fn next_due(source: &SourceConfig, now: DateTime<Utc>) -> DateTime<Utc> {
+    if let Some(cron) = &source.schedule
+        && let Ok(next) = cron.find_next_occurrence(&now, false)
+    {
+        return next;
+    }
+    let jitter = source
+        .interval
+        .mul_f64(0.05)
+        .min(MAX_JITTER)
+        .mul_f64(fraction(&source.name, now));
+    now + delta(source.interval + jitter)
+}
+
+/// When a source that has now failed `failures` times in a row is next due:
+/// its interval doubled per failure (±10% jitter), at most `cap`, and never
+/// before `retry_after` from now.
+#[must_use]
+pub fn backoff(
+    source: &SourceConfig,
+    failures: u32,
+    cap: Duration,
+    retry_after: Option<Duration>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let factor = 2f64.powi(i32::try_from(failures.min(30)).unwrap_or(30));
+    let wait = source.interval.mul_f64(factor).min(cap);
+    let wait = wait
+        .mul_f64(0.9 + 0.2 * fraction(&source.name, now))
+        .min(cap);
+    let wait = retry_after.map_or(wait, |r| wait.max(r));
+    now + delta(wait)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Filter, Location, SourceKind};
+
+    fn source(interval: u64, schedule: Option<&str>) -> SourceConfig {
+        SourceConfig {
+            name: "s".into(),
+            kind: SourceKind::Feed,
+            location: Location::Path("/x".into()),
+            tags: vec![],
+            interval: Duration::from_secs(interval),
+            schedule: schedule.map(|s| s.parse().unwrap()),
+            timezone: chrono_tz::Tz::UTC,
+            max_items: None,
+            filter: Filter::default(),
+        }
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn interval_with_small_jitter() {
+        let now = t("2026-03-01T10:00:00Z");
+        let due = next_due(&source(600, None), now);
+        let wait = (due - now).num_seconds();
+        assert!((600..=630).contains(&wait), "{wait}");
+        assert_eq!(due, next_due(&source(600, None), now), "deterministic");
+    }
+
+    #[test]
+    fn cron_schedule_wins() {
+        let now = t("2026-03-01T10:07:30Z");
+        assert_eq!(
+            next_due(&source(600, Some("*/15 * * * *")), now),
+            t("2026-03-01T10:15:00Z")
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_honours_retry_after() {
+        let now = t("2026-03-01T10:00:00Z");
+        let s = source(60, None);
+        let cap = Duration::from_secs(3600);
+        let waits: Vec<i64> = (1..=8)
+            .map(|f| (backoff(&s, f, cap, None, now) - now).num_seconds())
+            .collect();
+        for pair in waits.windows(2) {
+            assert!(pair[1] >= pair[0], "{waits:?}");
+        }
+        assert!((108..=132).contains(&waits[0]), "{waits:?}");
+        assert!(waits[7] <= 3600, "{waits:?}");
+        let after = backoff(&s, 1, cap, Some(Duration::from_secs(900)), now);
+        assert_eq!((after - now).num_seconds(), 900);
+    }
+}
