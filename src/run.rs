@@ -150,7 +150,10 @@ pub async fn cycle(
     cancel: &CancellationToken,
     progress: Progress<'_>,
 ) -> Result<Vec<(String, Outcome)>, RunError> {
-    let now: DateTime<Utc> = Utc::now().trunc_subsecs(0);
+    // Due times are compared precisely (short intervals need it); what is
+    // stored (first-seen times, attempts) is in whole seconds.
+    let precise = Utc::now();
+    let now: DateTime<Utc> = precise.trunc_subsecs(0);
     let client = source::http::client(settings).map_err(|e| RunError::Client(e.to_string()))?;
     let politeness = source::polite::Politeness::new(settings.per_host);
     let ctx = source::Context {
@@ -175,7 +178,7 @@ pub async fn cycle(
             outcomes[index] = Some(Outcome::Waiting(until));
             continue;
         }
-        if options.all || state.next_due.is_none_or(|d| d <= now) {
+        if options.all || state.next_due.is_none_or(|d| d <= precise) {
             let known = match &src.kind {
                 SourceKind::Scrape(_) => store.known_links(&src.name)?,
                 _ => HashSet::new(),
@@ -232,13 +235,22 @@ fn record(
     result: Result<Fetched, SourceError>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, RunError> {
+    // The schedule counts from when the answer arrived, not from when the
+    // cycle began: a slow answer must not make the next fetch come early.
+    let answered = Utc::now().max(now);
     let ok = When {
         now,
-        next_due: schedule::next_due(src, now),
+        next_due: schedule::next_due(src, answered),
     };
     let failed = |retry_after: Option<Duration>| When {
         now,
-        next_due: schedule::backoff(src, failures + 1, settings.max_backoff, retry_after, now),
+        next_due: schedule::backoff(
+            src,
+            failures + 1,
+            settings.max_backoff,
+            retry_after,
+            answered,
+        ),
     };
     Ok(match result {
         Ok(Fetched::NotModified) => {

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS sources (
     last_success         INTEGER,
     last_error           TEXT,
     consecutive_failures INTEGER NOT NULL DEFAULT 0,
-    next_due             INTEGER,
+    -- Milliseconds: short intervals need better than whole seconds.
+    next_due_ms          INTEGER,
     -- Where a permanent redirect (301/308) sent us; used instead of the
     -- configured URL until the configured URL changes.
     moved_to             TEXT,
@@ -191,6 +192,12 @@ pub struct Store {
     conn: Connection,
 }
 
+fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
 fn to_ts(d: DateTime<Utc>) -> i64 {
     d.timestamp()
 }
@@ -240,10 +247,11 @@ impl Store {
             .map_err(open)?;
         conn.execute_batch(SCHEMA).map_err(open)?;
         // State files written by earlier versions lack the newer columns.
-        for (table, column) in [
-            ("items", "image"),
-            ("sources", "moved_to"),
-            ("sources", "disabled"),
+        for (table, column, kind) in [
+            ("items", "image", "TEXT"),
+            ("sources", "moved_to", "TEXT"),
+            ("sources", "disabled", "TEXT"),
+            ("sources", "next_due_ms", "INTEGER"),
         ] {
             let present: bool = conn
                 .query_row(
@@ -253,7 +261,7 @@ impl Store {
                 )
                 .map_err(open)?;
             if !present {
-                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))
                     .map_err(open)?;
             }
         }
@@ -269,7 +277,7 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT location, etag, last_modified, next_due, consecutive_failures, moved_to, disabled
+                "SELECT location, etag, last_modified, next_due_ms, consecutive_failures, moved_to, disabled
                  FROM sources WHERE name = ?1",
                 [&source.name],
                 |r| {
@@ -295,7 +303,7 @@ impl Store {
                         etag,
                         last_modified,
                     },
-                    next_due: next_due.map(from_ts),
+                    next_due: next_due.map(from_ms),
                     failures: u32::try_from(failures).unwrap_or(u32::MAX),
                     moved_to: moved_to.and_then(|m| Url::parse(&m).ok()),
                     disabled,
@@ -312,18 +320,18 @@ impl Store {
     ) -> Result<(), StoreError> {
         // A changed location starts afresh: no move, not disabled.
         tx.execute(
-            "INSERT INTO sources (name, location, last_attempt, next_due) VALUES (?1, ?2, ?3, ?4)
+            "INSERT INTO sources (name, location, last_attempt, next_due_ms) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(name) DO UPDATE SET
                 moved_to = CASE WHEN sources.location = excluded.location THEN sources.moved_to END,
                 disabled = CASE WHEN sources.location = excluded.location THEN sources.disabled END,
                 location = excluded.location,
                 last_attempt = excluded.last_attempt,
-                next_due = excluded.next_due",
+                next_due_ms = excluded.next_due_ms",
             params![
                 source.name,
                 location_key(&source.location),
                 to_ts(when.now),
-                to_ts(when.next_due)
+                when.next_due.timestamp_millis()
             ],
         )
         .map_err(query("updating source"))?;
@@ -590,7 +598,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT s.name, s.location, s.last_attempt, s.last_success, s.last_error,
-                        s.consecutive_failures, s.next_due, s.moved_to, s.disabled,
+                        s.consecutive_failures, s.next_due_ms, s.moved_to, s.disabled,
                         (SELECT COUNT(*) FROM item_sources x WHERE x.source = s.name)
                  FROM sources s ORDER BY s.name",
             )
@@ -603,7 +611,7 @@ impl Store {
                 last_success: r.get::<_, Option<i64>>(3)?.map(from_ts),
                 last_error: r.get(4)?,
                 failures: u32::try_from(r.get::<_, i64>(5)?).unwrap_or(u32::MAX),
-                next_due: r.get::<_, Option<i64>>(6)?.map(from_ts),
+                next_due: r.get::<_, Option<i64>>(6)?.map(from_ms),
                 moved_to: r.get(7)?,
                 disabled: r.get(8)?,
                 items: usize::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
