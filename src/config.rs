@@ -51,6 +51,9 @@ struct RawSettings {
     interval: Option<Spanned<String>>,
     max_items: Option<Spanned<i64>>,
     max_response_size: Option<Spanned<i64>>,
+    max_depth: Option<Spanned<i64>>,
+    max_entries: Option<Spanned<i64>>,
+    max_field_size: Option<Spanned<i64>>,
     public_url: Option<Spanned<String>>,
     contact: Option<String>,
     connect_timeout: Option<Spanned<String>>,
@@ -168,6 +171,8 @@ pub struct Settings {
     pub max_backoff: Duration,
     /// Largest response body accepted, in bytes (after decompression).
     pub max_response_size: u64,
+    /// Limits on what one document may hold.
+    pub limits: Limits,
     /// Where `output/` is served; self links are built from it.
     pub public_url: Url,
     /// How long and how many items per source the state keeps.
@@ -176,6 +181,27 @@ pub struct Settings {
     pub outputs: Vec<Output>,
     /// Where items come from.
     pub sources: Vec<SourceConfig>,
+}
+
+/// Limits on what one source's document may hold, against hostile input.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest XML element nesting read; deeper documents are refused.
+    pub max_depth: usize,
+    /// Most entries one document may list; more is refused.
+    pub max_entries: usize,
+    /// Longest title, summary or body kept, in bytes; longer ones are cut.
+    pub max_field_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 512,
+            max_entries: 10_000,
+            max_field_size: 512 * 1024,
+        }
+    }
 }
 
 /// How much history the state keeps, so outputs do not lose items just
@@ -712,6 +738,24 @@ impl Validator<'_> {
             .as_ref()
             .and_then(|v| self.count(v, "settings.max_response_size"))
             .unwrap_or(10 * 1024 * 1024) as u64;
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_depth: s
+                .max_depth
+                .as_ref()
+                .and_then(|v| self.count(v, "settings.max_depth"))
+                .unwrap_or(defaults.max_depth),
+            max_entries: s
+                .max_entries
+                .as_ref()
+                .and_then(|v| self.count(v, "settings.max_entries"))
+                .unwrap_or(defaults.max_entries),
+            max_field_size: s
+                .max_field_size
+                .as_ref()
+                .and_then(|v| self.count(v, "settings.max_field_size"))
+                .unwrap_or(defaults.max_field_size),
+        };
         let public_url = s
             .public_url
             .as_ref()
@@ -748,6 +792,7 @@ impl Validator<'_> {
             per_host,
             max_backoff,
             max_response_size,
+            limits,
             public_url,
             retention,
             outputs,

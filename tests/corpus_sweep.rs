@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
-use feedloom::config::{Filter, Location, SourceConfig, SourceKind};
+use feedloom::config::{Filter, Limits, Location, SourceConfig, SourceKind};
 use url::Url;
 
 fn corpus() -> Option<PathBuf> {
@@ -67,7 +67,7 @@ fn corpus_sweep_never_panics() {
         let bytes = std::fs::read(path).unwrap();
         let url = Url::from_file_path(path).unwrap();
         let result = std::panic::catch_unwind(|| {
-            feedloom::source::feed::parse(&bytes, None, &url, &source)
+            feedloom::source::feed::parse(&bytes, None, &url, &source, &Limits::default())
                 .map(|(_, entries)| feedloom::normalize::normalize(entries, &source, now).len())
         });
         match result {
@@ -142,9 +142,13 @@ fn dates_agree_with_feed_rs_expected_results() {
         let expected: serde_json::Value =
             serde_json::from_slice(&std::fs::read(expected_path).unwrap()).unwrap();
         let url = Url::from_file_path(&feed_path).unwrap();
-        let Ok((_, entries)) =
-            feedloom::source::feed::parse(&std::fs::read(&feed_path).unwrap(), None, &url, &source)
-        else {
+        let Ok((_, entries)) = feedloom::source::feed::parse(
+            &std::fs::read(&feed_path).unwrap(),
+            None,
+            &url,
+            &source,
+            &Limits::default(),
+        ) else {
             continue;
         };
         for (ours, theirs) in entries.iter().zip(expected["entries"].as_array().unwrap()) {

@@ -12,7 +12,7 @@ use feed_rs::parser::{self, ParseErrorKind, ParseFeedError};
 use url::Url;
 
 use super::decode;
-use crate::config::SourceConfig;
+use crate::config::{Limits, SourceConfig};
 use crate::model::{Article, DateSource, SourceMeta};
 use crate::normalize::{RawEntry, date, link, sanitize};
 
@@ -26,8 +26,10 @@ pub fn parse(
     content_type: Option<&str>,
     location: &Url,
     source: &SourceConfig,
+    limits: &Limits,
 ) -> Result<(SourceMeta, Vec<RawEntry>), String> {
     let mut text = decode::to_utf8(bytes, content_type);
+    check_depth(&text, limits.max_depth)?;
     let mut repairs = 0;
     let feed = loop {
         let error = match read(&text, location, source) {
@@ -52,12 +54,19 @@ pub fn parse(
         }
         return Err(error.to_string());
     };
+    if feed.entries.len() > limits.max_entries {
+        return Err(format!(
+            "it lists {} entries, more than the limit of {} (settings.max_entries)",
+            feed.entries.len(),
+            limits.max_entries
+        ));
+    }
     // feed-rs resolves links against xml:base but does not hand out the
     // root element's xml:base, which relative URLs in content need too.
     let base = root_xml_base(&text)
         .and_then(|b| link::resolve(&b, Some(location)))
         .unwrap_or_else(|| location.clone());
-    Ok(adapt(feed, &base))
+    Ok(adapt(feed, &base, limits.max_field_size))
 }
 
 /// How many times one document is repaired and read again.
@@ -164,6 +173,45 @@ fn read(text: &str, location: &Url, source: &SourceConfig) -> Result<Feed, Parse
         .parse(text.as_bytes())
 }
 
+/// Refuses XML nested deeper than `max`: feed-rs reads nested elements
+/// recursively, and a hostile document must not exhaust the stack.
+fn check_depth(text: &str, max: usize) -> Result<(), String> {
+    if !text.trim_start().starts_with('<') {
+        return Ok(());
+    }
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(_)) => {
+                depth += 1;
+                if depth > max {
+                    return Err(format!(
+                        "it nests elements deeper than the limit of {max} (settings.max_depth)"
+                    ));
+                }
+            }
+            Ok(quick_xml::events::Event::End(_)) => depth = depth.saturating_sub(1),
+            // Malformed XML is for the parser (and its repairs) to judge.
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return Ok(()),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn truncate_bytes(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
 /// Explains why a document with no feed root is not a feed.
 fn not_a_feed(text: &str) -> String {
     let head: String = text
@@ -203,7 +251,7 @@ fn with_rss_version_2(text: &str) -> Option<String> {
     Some(format!("{}{}{}", &text[..start], fixed_tag, &text[end..]))
 }
 
-fn adapt(feed: Feed, location: &Url) -> (SourceMeta, Vec<RawEntry>) {
+fn adapt(feed: Feed, location: &Url, max_field: usize) -> (SourceMeta, Vec<RawEntry>) {
     let site_link = best_link(&feed.links, Some(location));
     // A feed read from disk has no web address of its own: relative URLs in
     // it mean the site's pages, so the site link is the better base.
@@ -222,12 +270,17 @@ fn adapt(feed: Feed, location: &Url) -> (SourceMeta, Vec<RawEntry>) {
     let entries = feed
         .entries
         .into_iter()
-        .map(|entry| adapt_entry(&entry, location, &feed_authors))
+        .map(|entry| adapt_entry(&entry, location, &feed_authors, max_field))
         .collect();
     (meta, entries)
 }
 
-fn adapt_entry(entry: &Entry, location: &Url, feed_authors: &[String]) -> RawEntry {
+fn adapt_entry(
+    entry: &Entry,
+    location: &Url,
+    feed_authors: &[String],
+    max_field: usize,
+) -> RawEntry {
     let base = entry
         .base
         .as_deref()
@@ -290,6 +343,13 @@ fn adapt_entry(entry: &Entry, location: &Url, feed_authors: &[String]) -> RawEnt
         published: entry.published,
         updated: entry.updated,
         date_source: DateSource::Feed,
+    };
+    let cut = |text: String| truncate_bytes(text, max_field);
+    let article = Article {
+        title: cut(article.title),
+        summary: article.summary.map(cut),
+        content: article.content.map(cut),
+        ..article
     };
     RawEntry {
         article,
@@ -384,14 +444,110 @@ mod tests {
             None,
             &url,
             &source,
+            &Limits::default(),
         )
         .unwrap();
         assert!(entries.is_empty());
         let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
 <entry><title type="application/octet-stream">Odd</title><id>urn:x:1</id><updated>2024-01-01T00:00:00Z</updated></entry></feed>"#;
-        let (_, entries) = parse(atom, None, &url, &source).unwrap();
+        let (_, entries) = parse(atom, None, &url, &source, &Limits::default()).unwrap();
         assert_eq!(entries.len(), 1);
-        assert!(parse(b"<html><body>no</body></html>", None, &url, &source).is_err());
+        assert!(
+            parse(
+                b"<html><body>no</body></html>",
+                None,
+                &url,
+                &source,
+                &Limits::default()
+            )
+            .is_err()
+        );
+    }
+
+    fn source() -> crate::config::SourceConfig {
+        crate::config::SourceConfig {
+            name: "t".into(),
+            kind: crate::config::SourceKind::Feed,
+            location: crate::config::Location::Path("/t".into()),
+            tags: vec![],
+            interval: std::time::Duration::from_mins(1),
+            schedule: None,
+            timezone: chrono_tz::Tz::UTC,
+            max_items: None,
+            filter: crate::config::Filter::default(),
+        }
+    }
+
+    fn read(doc: &str, limits: &Limits) -> Result<Vec<RawEntry>, String> {
+        let url = Url::parse("https://ex.org/feed").unwrap();
+        parse(doc.as_bytes(), None, &url, &source(), limits).map(|(_, e)| e)
+    }
+
+    #[test]
+    fn entity_expansion_never_happens() {
+        let laughs = r#"<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
+<rss version="2.0"><channel><title>t</title><item><title>&lol9;</title><link>https://ex.org/1</link></item></channel></rss>"#;
+        if let Ok(entries) = read(laughs, &Limits::default()) {
+            for e in entries {
+                assert!(
+                    e.article.title.len() < 100,
+                    "expanded: {} bytes",
+                    e.article.title.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn external_entities_are_never_read() {
+        let xxe = r#"<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd"><!ENTITY remote SYSTEM "http://127.0.0.1:9/secret">]>
+<rss version="2.0"><channel><title>t</title><item><title>a &xxe; b &remote;</title><link>https://ex.org/1</link></item></channel></rss>"#;
+        if let Ok(entries) = read(xxe, &Limits::default()) {
+            for e in entries {
+                assert!(!e.article.title.contains("root:"), "{}", e.article.title);
+            }
+        }
+    }
+
+    #[test]
+    fn deep_nesting_and_too_many_entries_are_refused() {
+        let deep = format!(
+            "<rss version=\"2.0\"><channel><item><title>x</title>{}{}</item></channel></rss>",
+            "<x>".repeat(100_000),
+            "</x>".repeat(100_000)
+        );
+        let error = read(&deep, &Limits::default()).unwrap_err();
+        assert!(error.contains("settings.max_depth"), "{error}");
+        let three = "<rss version=\"2.0\"><channel><item><title>a</title></item><item><title>b</title></item><item><title>c</title></item></channel></rss>";
+        let few = Limits {
+            max_entries: 2,
+            ..Limits::default()
+        };
+        assert!(
+            read(three, &few)
+                .unwrap_err()
+                .contains("settings.max_entries")
+        );
+        assert_eq!(read(three, &Limits::default()).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn long_fields_are_cut_at_a_character() {
+        let body = "é".repeat(1000);
+        let doc = format!(
+            "<rss version=\"2.0\"><channel><item><title>t</title><description>{body}</description></item></channel></rss>"
+        );
+        let small = Limits {
+            max_field_size: 101,
+            ..Limits::default()
+        };
+        let entries = read(&doc, &small).unwrap();
+        let summary = entries[0].article.summary.as_deref().unwrap();
+        assert_eq!(summary.len(), 100);
     }
 
     #[test]

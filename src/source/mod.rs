@@ -183,9 +183,9 @@ async fn read_feed(
             (bytes, None, source.location.as_url(), validators, None)
         }
     };
-    let owned = source.clone();
+    let (owned, limits) = (source.clone(), ctx.settings.limits);
     let parsed = tokio::task::spawn_blocking(move || {
-        feed::parse(&bytes, content_type.as_deref(), &base, &owned)
+        feed::parse(&bytes, content_type.as_deref(), &base, &owned, &limits)
     })
     .await
     .map_err(|e| stopped(&source.name, &e))?;
