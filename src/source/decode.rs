@@ -93,6 +93,16 @@ pub fn to_utf8(bytes: &[u8], content_type: Option<&str>) -> String {
     } else {
         encoding
     };
+    // Bytes said to be UTF-8 (or said to be nothing) that hold not one valid
+    // multi-byte sequence are legacy 8-bit text with a wrong label, the
+    // commonest charset mistake: read them as windows-1252, as browsers do.
+    // Bytes with some valid UTF-8 stay UTF-8, broken bytes replaced.
+    let encoding =
+        if encoding == UTF_8 && std::str::from_utf8(bytes).is_err() && !has_utf8_multibyte(bytes) {
+            encoding_rs::WINDOWS_1252
+        } else {
+            encoding
+        };
     let (text, _, _) = encoding.decode(bytes);
     // NUL is never allowed in XML, and it makes the XML reader guess at
     // UTF-16 again (and panic): drop it here, once.
@@ -102,6 +112,27 @@ pub fn to_utf8(bytes: &[u8], content_type: Option<&str>) -> String {
         text
     };
     rewrite_declaration(&text)
+}
+
+/// Whether `bytes` hold at least one well-formed multi-byte UTF-8 sequence.
+fn has_utf8_multibyte(bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => return valid.bytes().any(|b| b >= 0x80),
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                if valid.iter().any(|b| *b >= 0x80) {
+                    return true;
+                }
+                let skip = e.error_len().unwrap_or(after.len()).max(1);
+                rest = &after[skip.min(after.len())..];
+                if rest.is_empty() {
+                    return false;
+                }
+            }
+        }
+    }
 }
 
 /// UTF-16 recognised from `<?` without a byte-order mark (XML 1.0, Appendix F).
@@ -161,9 +192,27 @@ mod tests {
     }
 
     #[test]
+    fn mislabelled_latin1_and_broken_utf8() {
+        // Said to be UTF-8, but Latin-1 through and through.
+        let text = to_utf8(b"<t>caf\xe9 cr\xe8me</t>", Some("text/xml; charset=utf-8"));
+        assert_eq!(text, "<t>café crème</t>");
+        // Real UTF-8 with one broken byte: the byte is replaced, the rest kept.
+        let text = to_utf8(
+            "<t>café \u{0}</t>"
+                .as_bytes()
+                .iter()
+                .map(|b| if *b == 0 { 0xff } else { *b })
+                .collect::<Vec<_>>()
+                .as_slice(),
+            None,
+        );
+        assert_eq!(text, "<t>café \u{fffd}</t>");
+    }
+
+    #[test]
     fn bom_and_invalid_bytes() {
-        let text = to_utf8(b"\xef\xbb\xbf<t>ok \xff</t>", None);
-        assert_eq!(text, "<t>ok \u{fffd}</t>");
+        let text = to_utf8(b"\xef\xbb\xbf<t>ok \xc3\xa9 \xff</t>", None);
+        assert_eq!(text, "<t>ok é \u{fffd}</t>");
         let utf16: Vec<u8> = "\u{feff}<t>hé</t>"
             .encode_utf16()
             .flat_map(u16::to_le_bytes)

@@ -83,6 +83,46 @@ impl Project {
         }
     }
 
+    /// Runs feedloom under `/usr/bin/time -v` where it exists, returning its
+    /// peak memory in kB too (`None` without the tool).
+    pub fn feedloom_measured(&self, args: &[&str]) -> (Outcome, Option<u64>) {
+        let time = Path::new("/usr/bin/time");
+        if !time.exists() {
+            eprintln!("not measuring memory: /usr/bin/time is absent");
+            return (self.feedloom(args), None);
+        }
+        let out = Command::new(time)
+            .arg("-v")
+            .arg(env!("CARGO_BIN_EXE_feedloom"))
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .current_dir(self.dir.path())
+            .output()
+            .expect("run feedloom");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let peak = stderr
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("Maximum resident set size (kbytes): ")
+            })
+            .and_then(|v| v.trim().parse().ok());
+        let stderr: String = stderr
+            .lines()
+            .take_while(|l| !l.starts_with("\tCommand being timed"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        (
+            Outcome {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr,
+            },
+            peak,
+        )
+    }
+
     /// The JSON Feed output, parsed.
     pub fn json(&self, name: &str) -> serde_json::Value {
         serde_json::from_slice(&self.read(name)).unwrap()
