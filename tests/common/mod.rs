@@ -108,11 +108,11 @@ impl Project {
                     .strip_prefix("Maximum resident set size (kbytes): ")
             })
             .and_then(|v| v.trim().parse().ok());
-        let stderr: String = stderr
-            .lines()
-            .take_while(|l| !l.starts_with("\tCommand being timed"))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        // feedloom's own stderr, without time's report after it.
+        let stderr = stderr
+            .find("\tCommand being timed")
+            .map_or(stderr.as_str(), |end| &stderr[..end])
+            .to_owned();
         (
             Outcome {
                 code: out.status.code().unwrap_or(-1),
