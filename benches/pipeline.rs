@@ -1,0 +1,769 @@
+//! The end-to-end benchmark: the real `feedloom run` process against a
+//! generated corpus served on loopback.
+//!
+//!     cargo bench --bench pipeline -- [--n 100,1000] [--huge] [--runs 3] [--compare]
+//!
+//! For each N it generates a deterministic corpus (four formats, 20-200
+//! items per feed, 300 B-20 KB items, odd dates, cross-posted items), serves
+//! it with ETag/Last-Modified from an in-process server, and times, as
+//! medians of `--runs` runs: cold (empty state, newest 500 published),
+//! cold-all (every item published), warm (every feed answers 304) and
+//! churn (10% of the feeds changed). `--huge` adds N = 10,000. With
+//! `--compare` and `../shared/bench` present, the Python reference peer
+//! (planet.py + fastfeedparser, installed into a virtualenv if missing) and
+//! the quick-xml lower bound run on the same corpus, and ratios are printed.
+
+// A benchmark turns counts into rates and ratios; the precision a u64 loses
+// in f64 is far below what it reports.
+#![allow(clippy::cast_precision_loss)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+// ---------------------------------------------------------------------------
+// A small deterministic random source (xorshift64*): the corpus must be the
+// same bytes for the same seed on every machine.
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+}
+
+const WORDS: &[&str] = &[
+    "the",
+    "of",
+    "and",
+    "server",
+    "release",
+    "feed",
+    "update",
+    "data",
+    "build",
+    "code",
+    "memory",
+    "latency",
+    "network",
+    "kernel",
+    "parser",
+    "async",
+    "thread",
+    "cache",
+    "design",
+    "test",
+    "fix",
+    "café",
+    "naïve",
+    "Zürich",
+    "“quoted”",
+    "it’s",
+    "—",
+    "garden",
+    "river",
+    "market",
+    "council",
+    "library",
+    "ferry",
+];
+
+fn sentence(rng: &mut Rng, words: usize) -> String {
+    let mut s = String::new();
+    for i in 0..words {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+    }
+    s
+}
+
+fn body(rng: &mut Rng, bytes: usize) -> String {
+    let mut html = String::new();
+    while html.len() < bytes {
+        let _ = write!(
+            html,
+            "<p>{} <a href=\"/ref/{}\">link</a> &amp; more.</p>",
+            sentence(rng, 40),
+            rng.below(1000)
+        );
+    }
+    html
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A date in one of the forms feeds really use.
+fn odd_date(rng: &mut Rng, ts: i64, iso: bool) -> String {
+    let d = chrono::DateTime::from_timestamp(ts, 0).unwrap_or_default();
+    if iso {
+        return match rng.below(3) {
+            0 => d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            1 => d
+                .with_timezone(&chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap())
+                .to_rfc3339(),
+            _ => d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        };
+    }
+    match rng.below(4) {
+        0 => d.to_rfc2822(),
+        1 => d
+            .with_timezone(&chrono::FixedOffset::west_opt(5 * 3600).unwrap())
+            .format("%a, %d %b %Y %H:%M:%S EST")
+            .to_string(),
+        2 => d.format("%d %b %Y %H:%M GMT").to_string(),
+        _ => d.format("%a, %d %b %y %H:%M:%S +0000").to_string(),
+    }
+}
+
+struct Item {
+    title: String,
+    link: String,
+    id: String,
+    date: i64,
+    html: String,
+}
+
+/// One feed document in its format.
+fn render(kind: u64, k: usize, items: &[Item], rng: &mut Rng) -> (String, Vec<u8>) {
+    let mut doc = String::new();
+    match kind {
+        0 => {
+            let _ = write!(
+                doc,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>Feed {k}</title><link>https://site{k}.example/</link><description>Bench feed {k}</description>"
+            );
+            for it in items {
+                let _ = write!(
+                    doc,
+                    "<item><title>{}</title><link>{}</link><guid isPermaLink=\"false\">{}</guid><pubDate>{}</pubDate><description>{}</description></item>",
+                    xml_escape(&it.title),
+                    it.link,
+                    it.id,
+                    odd_date(rng, it.date, false),
+                    xml_escape(&it.html)
+                );
+            }
+            doc.push_str("</channel></rss>");
+            (format!("feeds/{k:05}.rss"), doc.into_bytes())
+        }
+        1 => {
+            let _ = write!(
+                doc,
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Feed {k}</title><id>tag:site{k}.example,2026:feed</id><updated>2026-01-01T00:00:00Z</updated><link href=\"https://site{k}.example/\"/><author><name>Author {k}</name></author>"
+            );
+            for it in items {
+                let _ = write!(
+                    doc,
+                    "<entry><title>{}</title><id>tag:site{k}.example,2026:{}</id><link href=\"{}\"/><published>{}</published><updated>{}</updated><content type=\"html\">{}</content></entry>",
+                    xml_escape(&it.title),
+                    it.id,
+                    it.link,
+                    odd_date(rng, it.date, true),
+                    odd_date(rng, it.date, true),
+                    xml_escape(&it.html)
+                );
+            }
+            doc.push_str("</feed>");
+            (format!("feeds/{k:05}.atom"), doc.into_bytes())
+        }
+        2 => {
+            let _ = write!(
+                doc,
+                "<?xml version=\"1.0\"?><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel rdf:about=\"https://site{k}.example/\"><title>Feed {k}</title><link>https://site{k}.example/</link><description>d</description></channel>"
+            );
+            for it in items {
+                let _ = write!(
+                    doc,
+                    "<item rdf:about=\"{}\"><title>{}</title><link>{}</link><dc:date>{}</dc:date><description>{}</description></item>",
+                    it.link,
+                    xml_escape(&it.title),
+                    it.link,
+                    odd_date(rng, it.date, true),
+                    xml_escape(&it.html)
+                );
+            }
+            doc.push_str("</rdf:RDF>");
+            (format!("feeds/{k:05}.rdf"), doc.into_bytes())
+        }
+        _ => {
+            let items: Vec<serde_json::Value> = items
+                .iter()
+                .map(|it| serde_json::json!({"id": it.id, "url": it.link, "title": it.title, "content_html": it.html, "date_published": odd_date(rng, it.date, true)}))
+                .collect();
+            let doc = serde_json::json!({"version": "https://jsonfeed.org/version/1.1", "title": format!("Feed {k}"), "home_page_url": format!("https://site{k}.example/"), "items": items});
+            (
+                format!("feeds/{k:05}.json"),
+                serde_json::to_vec(&doc).unwrap(),
+            )
+        }
+    }
+}
+
+struct Feed {
+    path: String,
+    kind: u64,
+    items: Vec<Item>,
+    bytes: Vec<u8>,
+    version: u64,
+}
+
+struct Corpus {
+    feeds: Vec<Feed>,
+    items: usize,
+    bytes: usize,
+}
+
+fn generate(n: usize, seed: u64) -> Corpus {
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let stories: Vec<(String, String)> = (0..n * 3)
+        .map(|i| {
+            (
+                format!("Shared story {i}: {}", sentence(&mut rng, 6)),
+                format!("https://news.example/story/{i}"),
+            )
+        })
+        .collect();
+    let mut feeds = Vec::with_capacity(n);
+    for k in 0..n {
+        let roll = rng.below(100);
+        let kind = match roll {
+            0..50 => 0,
+            50..77 => 1,
+            77..88 => 2,
+            _ => 3,
+        };
+        let count = if rng.below(4) == 0 {
+            rng.range(100, 200)
+        } else {
+            rng.range(20, 80)
+        } as usize;
+        let size = match rng.below(3) {
+            0 => (300, 1200),
+            1 => (1200, 5000),
+            _ => (4000, 20000),
+        };
+        let mut items = Vec::with_capacity(count);
+        for i in 0..count {
+            let date = 1_767_225_600
+                - (i as i64) * 3600 * (1 + rng.below(24) as i64)
+                - rng.below(3600) as i64;
+            let (title, link) = if rng.below(1000) < 45 {
+                stories[rng.below(stories.len() as u64) as usize].clone()
+            } else {
+                (
+                    sentence(&mut rng, 8),
+                    format!("https://site{k}.example/posts/{i}?utm_source=feed"),
+                )
+            };
+            let bytes = rng.range(size.0, size.1) as usize;
+            items.push(Item {
+                title,
+                link,
+                id: format!("feed{k}-item{i}"),
+                date,
+                html: body(&mut rng, bytes),
+            });
+        }
+        let (path, bytes) = render(kind, k, &items, &mut rng);
+        feeds.push(Feed {
+            path,
+            kind,
+            items,
+            bytes,
+            version: 0,
+        });
+    }
+    let items = feeds.iter().map(|f| f.items.len()).sum();
+    let bytes = feeds.iter().map(|f| f.bytes.len()).sum();
+    Corpus {
+        feeds,
+        items,
+        bytes,
+    }
+}
+
+/// Changes `share` of the feeds: a new item on top, a new ETag. Returns
+/// the items and bytes of the feeds that changed.
+fn churn(corpus: &mut Corpus, share: f64, round: u64) -> (usize, usize) {
+    let mut rng = Rng(0x00c0_ffee + round);
+    let count = (corpus.feeds.len() as f64 * share).ceil() as usize;
+    let n = corpus.feeds.len();
+    for j in 0..count {
+        let k = (j * n / count + round as usize) % n;
+        let feed = &mut corpus.feeds[k];
+        feed.version += 1;
+        let v = feed.version;
+        feed.items.insert(
+            0,
+            Item {
+                title: format!("Fresh note {v} of feed {k}"),
+                link: format!("https://site{k}.example/fresh/{v}"),
+                id: format!("feed{k}-fresh{v}"),
+                date: 1_767_225_600 + v as i64 * 60,
+                html: body(&mut rng, 2000),
+            },
+        );
+        let (path, bytes) = render(feed.kind, k, &feed.items, &mut rng);
+        feed.path = path;
+        feed.bytes = bytes;
+    }
+    let changed = (0..count).map(|j| &corpus.feeds[(j * n / count + round as usize) % n]);
+    changed.fold((0, 0), |(i, b), f| (i + f.items.len(), b + f.bytes.len()))
+}
+
+// ---------------------------------------------------------------------------
+// The loopback server.
+
+struct Served {
+    files: std::collections::HashMap<String, (Vec<u8>, String)>,
+}
+
+type Shared = Arc<RwLock<Served>>;
+
+fn publish_corpus(shared: &Shared, corpus: &Corpus) {
+    let mut s = shared.write().unwrap();
+    s.files = corpus
+        .feeds
+        .iter()
+        .map(|f| {
+            (
+                format!("/{}", f.path),
+                (
+                    f.bytes.clone(),
+                    format!("\"{}-{}\"", f.path.len(), f.version),
+                ),
+            )
+        })
+        .collect();
+}
+
+async fn serve_file(State(shared): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    let s = shared.read().unwrap();
+    let Some((bytes, etag)) = s.files.get(uri.path()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag.clone())]).into_response();
+    }
+    let ct = if Path::new(uri.path())
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        "application/feed+json"
+    } else {
+        "application/xml"
+    };
+    (
+        StatusCode::OK,
+        [
+            (header::ETAG, etag.clone()),
+            (header::CONTENT_TYPE, ct.to_owned()),
+            (
+                header::LAST_MODIFIED,
+                "Thu, 01 Jan 2026 00:00:00 GMT".to_owned(),
+            ),
+        ],
+        bytes.clone(),
+    )
+        .into_response()
+}
+
+fn start_server(shared: Shared) -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().port()).unwrap();
+            let app = axum::Router::new().fallback(serve_file).with_state(shared);
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// Measuring a process.
+
+#[derive(Clone, Copy, Default)]
+struct Measure {
+    wall: f64,
+    cpu: f64,
+    peak_mb: f64,
+}
+
+fn timed(mut cmd: Command) -> Measure {
+    let time = Path::new("/usr/bin/time");
+    let start = Instant::now();
+    if !time.exists() {
+        let status = cmd.status().expect("run");
+        assert!(status.success() || status.code() == Some(3), "{status}");
+        return Measure {
+            wall: start.elapsed().as_secs_f64(),
+            ..Measure::default()
+        };
+    }
+    let program = cmd.get_program().to_owned();
+    let args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
+    let mut wrapped = Command::new(time);
+    wrapped
+        .arg("-f")
+        .arg("@@ %e %U %S %M")
+        .arg(program)
+        .args(args);
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    let out = wrapped.output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("@@ "))
+        .unwrap_or_else(|| panic!("no timing: {stderr}"));
+    let f: Vec<f64> = line[3..]
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    assert!(
+        out.status.success() || out.status.code() == Some(3),
+        "{} failed: {stderr}",
+        cmd.get_program().to_string_lossy()
+    );
+    Measure {
+        wall: f[0],
+        cpu: f[1] + f[2],
+        peak_mb: f[3] / 1024.0,
+    }
+}
+
+fn median(mut v: Vec<Measure>) -> Measure {
+    v.sort_by(|a, b| a.wall.total_cmp(&b.wall));
+    let m = v[v.len() / 2];
+    Measure {
+        peak_mb: v.iter().map(|x| x.peak_mb).fold(0.0, f64::max),
+        ..m
+    }
+}
+
+fn feedloom(dir: &Path, all: bool) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedloom"));
+    cmd.arg("run")
+        .arg("--quiet")
+        .arg("--config")
+        .arg(dir.join("feeds.toml"))
+        .current_dir(dir);
+    if all {
+        cmd.arg("--all");
+    }
+    cmd
+}
+
+fn write_config(dir: &Path, port: u16, corpus: &Corpus, keep: usize) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    // All feeds sit on one loopback host: lift the per-host limit that
+    // protects real sites, so fetches overlap as they would across hosts.
+    let mut cfg = format!(
+        "[settings]\nconcurrency = 64\nper_host = 64\nmax_items = {keep}\n\n[[output]]\nname = \"all\"\nformats = [\"rss\", \"atom\", \"json\"]\n"
+    );
+    for (k, f) in corpus.feeds.iter().enumerate() {
+        let _ = write!(
+            cfg,
+            "\n[[source]]\nname = \"feed {k}\"\nurl = \"http://127.0.0.1:{port}/{}\"\n",
+            f.path
+        );
+    }
+    std::fs::write(dir.join("feeds.toml"), cfg).unwrap();
+}
+
+struct Row {
+    case: String,
+    n: usize,
+    m: Measure,
+    items: usize,
+    bytes: usize,
+}
+
+fn bench_n(
+    n: usize,
+    runs: usize,
+    compare: bool,
+    base: &Path,
+    rows: &mut Vec<Row>,
+    ratios: &mut Vec<String>,
+) {
+    eprintln!("generating N = {n} ...");
+    let mut corpus = generate(n, 42);
+    let shared: Shared = Arc::new(RwLock::new(Served {
+        files: std::collections::HashMap::default(),
+    }));
+    publish_corpus(&shared, &corpus);
+    let port = start_server(shared.clone());
+    let dir = base.join(format!("n{n}"));
+    let (items, bytes) = (corpus.items, corpus.bytes);
+    eprintln!("N = {n}: {items} items, {:.1} MB", bytes as f64 / 1e6);
+
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    for _ in 0..runs {
+        write_config(&dir, port, &corpus, 500);
+        cold.push(timed(feedloom(&dir, false)));
+        warm.push(timed(feedloom(&dir, true)));
+    }
+    let mut cold_all = Vec::new();
+    for _ in 0..runs {
+        write_config(&dir, port, &corpus, 10_000_000);
+        cold_all.push(timed(feedloom(&dir, false)));
+    }
+    // Churn on the state the cold-all runs left.
+    let mut churned = Vec::new();
+    let mut churn_size = (0, 0);
+    for round in 0..runs as u64 {
+        churn_size = churn(&mut corpus, 0.10, round);
+        publish_corpus(&shared, &corpus);
+        churned.push(timed(feedloom(&dir, true)));
+    }
+    let (cold, warm, cold_all, churned) = (
+        median(cold),
+        median(warm),
+        median(cold_all),
+        median(churned),
+    );
+    rows.push(Row {
+        case: "cold, newest 500".into(),
+        n,
+        m: cold,
+        items,
+        bytes,
+    });
+    rows.push(Row {
+        case: "cold, every item".into(),
+        n,
+        m: cold_all,
+        items,
+        bytes,
+    });
+    rows.push(Row {
+        case: "warm (all 304)".into(),
+        n,
+        m: warm,
+        items: 0,
+        bytes: 0,
+    });
+    rows.push(Row {
+        case: "churn 10%".into(),
+        n,
+        m: churned,
+        items: churn_size.0,
+        bytes: churn_size.1,
+    });
+    ratios.push(format!(
+        "N = {n}: churn / cold = {:.0}%",
+        100.0 * churned.wall / cold_all.wall.max(1e-9)
+    ));
+
+    if compare {
+        compare_peers(n, &corpus, port, &dir, runs, cold, cold_all, warm, ratios);
+    }
+}
+
+fn write_corpus(dir: &Path, corpus: &Corpus) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join("feeds")).unwrap();
+    let mut list = String::new();
+    for f in &corpus.feeds {
+        std::fs::write(dir.join(&f.path), &f.bytes).unwrap();
+        let _ = writeln!(list, "/{}", f.path);
+    }
+    std::fs::write(dir.join("feeds.txt"), list).unwrap();
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compare_peers(
+    n: usize,
+    corpus: &Corpus,
+    port: u16,
+    dir: &Path,
+    runs: usize,
+    cold: Measure,
+    cold_all: Measure,
+    warm: Measure,
+    ratios: &mut Vec<String>,
+) {
+    let shared_bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench");
+    if !shared_bench.is_dir() {
+        eprintln!("skipping --compare: ../shared/bench is absent");
+        return;
+    }
+    let corpus_dir = dir.join("corpus");
+    write_corpus(&corpus_dir, corpus);
+
+    // The lower bound: quick-xml tokenize only, one thread.
+    let limit = Command::new("cargo")
+        .args(["run", "--release", "--quiet", "--manifest-path"])
+        .arg(shared_bench.join("limit/Cargo.toml"))
+        .arg("--")
+        .arg(&corpus_dir)
+        .output();
+    let tokenize = limit.ok().and_then(|o| {
+        String::from_utf8_lossy(&o.stdout).lines().find_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            (v["mode"] == "quick-xml-tokenize" && v["threads"] == 1)
+                .then(|| v["median_s"].as_f64())
+                .flatten()
+        })
+    });
+
+    // The reference peer, in a virtualenv of its own.
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let _ = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status();
+        let _ = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "requests",
+                "feedgen==1.0.0",
+                "fastfeedparser==0.6.5",
+            ])
+            .status();
+    }
+    let planet = |keep: &str, state: &Path| {
+        let mut cmd = Command::new(&python);
+        cmd.arg(shared_bench.join("peers/planet.py"))
+            .args(["--base", &format!("http://127.0.0.1:{port}"), "--list"])
+            .arg(corpus_dir.join("feeds.txt"))
+            .arg("--out")
+            .arg(dir.join("planet-out"))
+            .args(["--parser", "fastfeedparser", "--keep", keep, "--state"])
+            .arg(state);
+        cmd
+    };
+    let mut p_cold = Vec::new();
+    let mut p_warm = Vec::new();
+    let mut p_all = Vec::new();
+    for i in 0..runs {
+        let state = dir.join(format!("planet-state-{i}"));
+        let _ = std::fs::remove_dir_all(&state);
+        p_cold.push(timed(planet("500", &state)));
+        p_warm.push(timed(planet("500", &state)));
+        let state_all = dir.join(format!("planet-state-all-{i}"));
+        let _ = std::fs::remove_dir_all(&state_all);
+        p_all.push(timed(planet("all", &state_all)));
+    }
+    let (pc, pw, pa) = (median(p_cold), median(p_warm), median(p_all));
+    let _ = writeln!(
+        ratios.last_mut().unwrap(),
+        "\nN = {n} peer planet+fastfeedparser: cold {:.2}s ({:.0} MB), all {:.2}s, warm {:.2}s",
+        pc.wall,
+        pc.peak_mb,
+        pa.wall,
+        pw.wall
+    );
+    ratios.push(format!(
+        "N = {n}: feedloom is {:.1}x faster cold (target 3x), {:.1}x faster cold-all (target 2x), {:.1}x faster warm (target 10x), uses {:.0}% of the peer's memory",
+        pc.wall / cold.wall,
+        pa.wall / cold_all.wall,
+        pw.wall / warm.wall,
+        100.0 * cold.peak_mb / pc.peak_mb.max(1e-9)
+    ));
+    if let Some(t) = tokenize {
+        ratios.push(format!("N = {n}: lower bound (quick-xml tokenize, 1 thread) {t:.2}s; feedloom cold is {:.1}x it (target within 5x)", cold.wall / t));
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let mut ns: Vec<usize> = value("--n").map_or_else(
+        || vec![100, 1000],
+        |v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
+    );
+    if args.iter().any(|a| a == "--huge") {
+        ns.push(10_000);
+    }
+    let runs: usize = value("--runs").and_then(|v| v.parse().ok()).unwrap_or(3);
+    let compare = args.iter().any(|a| a == "--compare");
+    let base: PathBuf = std::env::temp_dir().join("feedloom-bench");
+    let mut rows = Vec::new();
+    let mut ratios = Vec::new();
+    for n in ns {
+        bench_n(n, runs, compare, &base, &mut rows, &mut ratios);
+    }
+    println!(
+        "\nfeedloom end-to-end benchmark (median of {runs} runs; peak memory is the largest of them)\n"
+    );
+    println!("| case | N | wall s | CPU s | peak MB | items/s | MB/s |");
+    println!("|---|---|---|---|---|---|---|");
+    for r in &rows {
+        let per = |x: usize| {
+            if r.m.wall > 0.0 && x > 0 {
+                format!("{:.0}", x as f64 / r.m.wall)
+            } else {
+                "-".into()
+            }
+        };
+        let mbps = if r.m.wall > 0.0 && r.bytes > 0 {
+            format!("{:.1}", r.bytes as f64 / 1e6 / r.m.wall)
+        } else {
+            "-".into()
+        };
+        println!(
+            "| {} | {} | {:.2} | {:.2} | {:.0} | {} | {} |",
+            r.case,
+            r.n,
+            r.m.wall,
+            r.m.cpu,
+            r.m.peak_mb,
+            per(r.items),
+            mbps
+        );
+    }
+    println!();
+    for r in ratios {
+        println!("{r}");
+    }
+}
