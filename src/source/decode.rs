@@ -144,17 +144,38 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<(&'static Encoding, usize)> {
     }
 }
 
+/// The text with its XML declaration saying UTF-8, and any other
+/// declaration (misplaced after garbage, or repeated) removed: the XML
+/// reader would otherwise switch encodings mid-document, which it cannot do
+/// (quick-xml panics).
 fn rewrite_declaration(text: &str) -> String {
     let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-    if trimmed.starts_with("<?xml")
-        && let Some(end) = trimmed.find("?>")
-    {
-        let mut out = String::with_capacity(trimmed.len());
-        out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-        out.push_str(&trimmed[end + 2..]);
-        return out;
+    if !trimmed.contains("<?xml") {
+        return trimmed.to_owned();
     }
-    trimmed.to_owned()
+    let mut out = String::with_capacity(trimmed.len());
+    let mut rest = trimmed;
+    let mut first = true;
+    while let Some(at) = rest.find("<?xml") {
+        let is_decl = rest[at + 5..].starts_with(|c: char| c.is_whitespace() || c == '?');
+        let Some(end) = rest[at..]
+            .find("?>")
+            .map(|e| at + e + 2)
+            .filter(|_| is_decl)
+        else {
+            out.push_str(&rest[..at + 5]);
+            rest = &rest[at + 5..];
+            continue;
+        };
+        out.push_str(&rest[..at]);
+        if first && at == 0 {
+            out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+        }
+        first = false;
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -218,6 +239,26 @@ mod tests {
             .flat_map(u16::to_le_bytes)
             .collect();
         assert_eq!(to_utf8(&utf16, None), "<t>hé</t>");
+    }
+
+    /// Regression (fuzzing, feed_bytes): garbage before an XML declaration
+    /// naming ISO-8859-1 made quick-xml switch encodings mid-stream and panic.
+    #[test]
+    fn misplaced_declarations_are_removed() {
+        let text = to_utf8(
+            b"\xf2\xf2<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss/>",
+            None,
+        );
+        assert_eq!(text, "\u{f2}\u{f2}<rss/>");
+        let text = to_utf8(
+            b"<?xml version='1.0'?><a/><?xml version='1.0' encoding='latin1'?><b/>",
+            None,
+        );
+        assert_eq!(text, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a/><b/>");
+        assert_eq!(
+            to_utf8(b"<p><?xml-stylesheet href='x'?></p>", None),
+            "<p><?xml-stylesheet href='x'?></p>"
+        );
     }
 
     /// Regression: UTF-16 without a BOM reached the XML reader as text full
