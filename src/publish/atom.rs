@@ -5,10 +5,11 @@
 
 use atom_syndication::{
     Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Source, Text,
+    WriteConfig,
 };
 use chrono::{DateTime, Utc};
 
-use super::{Document, updated_of};
+use super::{FormatWriter, Head, updated_of};
 use crate::store::StoredItem;
 
 fn fixed(d: DateTime<Utc>) -> FixedDateTime {
@@ -25,45 +26,82 @@ fn link(href: &str, rel: &str, mime: Option<&str>, title: Option<&str>) -> Link 
     }
 }
 
-pub(crate) fn render(doc: &Document<'_>) -> Result<Vec<u8>, String> {
-    let output = doc.output;
-    let feed = Feed {
-        title: Text::plain(output.title.clone()),
-        id: output.id.clone(),
-        updated: fixed(doc.updated()),
-        authors: vec![Person {
-            name: output.author.clone(),
-            ..Person::default()
-        }],
-        links: vec![
-            link(
-                doc.self_url.as_str(),
-                "self",
-                Some("application/atom+xml"),
-                None,
-            ),
-            link(output.link.as_str(), "alternate", Some("text/html"), None),
-        ],
-        generator: Some(Generator {
-            value: "feedloom".to_owned(),
-            uri: None,
-            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
-        }),
-        subtitle: Some(Text::plain(output.description.clone())),
-        entries: doc.items.iter().map(entry).collect(),
-        ..Feed::default()
-    };
-    let mut bytes = Vec::new();
-    feed.write_with_config(
-        &mut bytes,
-        atom_syndication::WriteConfig {
-            write_document_declaration: true,
-            indent_size: Some(2),
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    bytes.push(b'\n');
-    Ok(bytes)
+/// Streams Atom: the feed is rendered by atom_syndication once without
+/// entries (its head and tail), then each entry by the crate on its own.
+#[derive(Default)]
+pub(crate) struct Writer {
+    tail: String,
+}
+
+const NO_DECLARATION: WriteConfig = WriteConfig {
+    write_document_declaration: false,
+    indent_size: None,
+};
+
+impl FormatWriter for Writer {
+    fn begin(&mut self, head: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String> {
+        let output = head.output;
+        let feed = Feed {
+            title: Text::plain(output.title.clone()),
+            id: output.id.clone(),
+            updated: fixed(head.updated.unwrap_or(DateTime::UNIX_EPOCH)),
+            authors: vec![Person {
+                name: output.author.clone(),
+                ..Person::default()
+            }],
+            links: vec![
+                link(
+                    head.self_url.as_str(),
+                    "self",
+                    Some("application/atom+xml"),
+                    None,
+                ),
+                link(output.link.as_str(), "alternate", Some("text/html"), None),
+            ],
+            generator: Some(Generator {
+                value: "feedloom".to_owned(),
+                uri: None,
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            }),
+            subtitle: Some(Text::plain(output.description.clone())),
+            ..Feed::default()
+        };
+        let bytes = feed
+            .write_with_config(
+                Vec::new(),
+                WriteConfig {
+                    write_document_declaration: true,
+                    indent_size: None,
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8(bytes).map_err(|e| e.to_string())?;
+        let cut = text
+            .rfind("</feed>")
+            .ok_or("the atom writer gave no </feed>")?;
+        out.extend_from_slice(&text.as_bytes()[..cut]);
+        self.tail = format!("{}\n", &text[cut..]);
+        Ok(())
+    }
+
+    fn items(
+        &mut self,
+        _: &Head<'_>,
+        items: &[StoredItem],
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        for stored in items {
+            entry(stored)
+                .write_with_config(&mut *out, NO_DECLARATION)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, _: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String> {
+        out.extend_from_slice(self.tail.as_bytes());
+        Ok(())
+    }
 }
 
 fn entry(stored: &StoredItem) -> Entry {

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Document, updated_of};
+use super::{FormatWriter, Head, updated_of};
 use crate::store::StoredItem;
 
 #[derive(Serialize)]
@@ -67,22 +67,57 @@ fn rfc3339(d: chrono::DateTime<chrono::Utc>) -> String {
     d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-pub(crate) fn render(doc: &Document<'_>) -> Result<Vec<u8>, String> {
-    let output = doc.output;
-    let feed = JsonFeed {
-        version: "https://jsonfeed.org/version/1.1",
-        title: &output.title,
-        home_page_url: output.link.as_str(),
-        feed_url: doc.self_url.as_str(),
-        description: &output.description,
-        authors: vec![Author {
-            name: &output.author,
-        }],
-        items: doc.items.iter().map(item).collect(),
-    };
-    let mut bytes = serde_json::to_vec_pretty(&feed).map_err(|e| e.to_string())?;
-    bytes.push(b'\n');
-    Ok(bytes)
+/// Streams JSON Feed: the head serialized with an empty item list, which
+/// is then opened, items appended one by one, and closed.
+#[derive(Default)]
+pub(crate) struct Writer {
+    wrote_item: bool,
+}
+
+impl FormatWriter for Writer {
+    fn begin(&mut self, head: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String> {
+        let output = head.output;
+        let feed = JsonFeed {
+            version: "https://jsonfeed.org/version/1.1",
+            title: &output.title,
+            home_page_url: output.link.as_str(),
+            feed_url: head.self_url.as_str(),
+            description: &output.description,
+            authors: vec![Author {
+                name: &output.author,
+            }],
+            items: Vec::new(),
+        };
+        let text = serde_json::to_string(&feed).map_err(|e| e.to_string())?;
+        let open = text
+            .strip_suffix("[]}")
+            .ok_or("the JSON head does not end with its item list")?;
+        out.extend_from_slice(open.as_bytes());
+        out.push(b'[');
+        Ok(())
+    }
+
+    fn items(
+        &mut self,
+        _: &Head<'_>,
+        items: &[StoredItem],
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        for stored in items {
+            if self.wrote_item {
+                out.push(b',');
+            }
+            out.push(b'\n');
+            serde_json::to_writer(&mut *out, &item(stored)).map_err(|e| e.to_string())?;
+            self.wrote_item = true;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, _: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String> {
+        out.extend_from_slice(b"\n]}\n");
+        Ok(())
+    }
 }
 
 fn item(stored: &StoredItem) -> Item<'_> {

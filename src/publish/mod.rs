@@ -1,5 +1,9 @@
 //! Publishing: each `[[output]]` read from the store (newest first) and
-//! written as RSS 2.0, Atom 1.0 and JSON Feed 1.1. No network I/O here.
+//! written as RSS 2.0, Atom 1.0, JSON Feed 1.1 and OPML. No network I/O here.
+//!
+//! Items stream from the store in chunks into one temp file per format, so
+//! memory stays bounded however many items an output holds; a file replaces
+//! the published one only if its bytes differ (see [`write`]).
 //!
 //! Output depends only on the stored items, never on the clock, so the same
 //! state gives the same bytes: feed-level dates are the newest item's.
@@ -14,12 +18,16 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::config::{FilterFields, Format, Output, Settings};
+use crate::config::{FilterFields, Format, Output, Settings, SourceConfig};
 use crate::error::PublishError;
 use crate::store::{Store, StoredItem};
 
 /// The namespace of feedloom's attribution extension in RSS.
 pub const NAMESPACE: &str = "tag:feedloom,2026:attribution";
+
+/// Items rendered at a time: bounds memory while keeping per-chunk
+/// overhead negligible.
+const CHUNK: usize = 256;
 
 /// What publishing one file did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,31 +40,16 @@ pub struct Written {
     pub changed: bool,
 }
 
-/// Everything a format writer needs about one output.
-pub(crate) struct Document<'a> {
+/// What every format writer knows about the document it writes.
+pub(crate) struct Head<'a> {
     pub(crate) output: &'a Output,
     /// The sources the output draws on (for OPML).
-    pub(crate) sources: Vec<&'a crate::config::SourceConfig>,
-    pub(crate) items: &'a [StoredItem],
+    pub(crate) sources: Vec<&'a SourceConfig>,
     /// The URL this very file will be served at.
     pub(crate) self_url: Url,
-}
-
-impl Document<'_> {
     /// The feed-level date: the newest item's, so unchanged items mean
-    /// unchanged bytes; the epoch for an empty feed.
-    pub(crate) fn updated(&self) -> DateTime<Utc> {
-        self.items
-            .iter()
-            .map(|i| {
-                i.article
-                    .updated
-                    .unwrap_or_else(|| i.published())
-                    .max(i.published())
-            })
-            .max()
-            .unwrap_or(DateTime::UNIX_EPOCH)
-    }
+    /// unchanged bytes; `None` for an empty feed.
+    pub(crate) updated: Option<DateTime<Utc>>,
 }
 
 /// The item's "updated": its own, if not before published.
@@ -67,6 +60,55 @@ pub(crate) fn updated_of(item: &StoredItem) -> DateTime<Utc> {
         .unwrap_or_else(|| item.published())
 }
 
+/// One format's streaming writer: the head, items chunk by chunk, the tail.
+pub(crate) trait FormatWriter {
+    /// Everything before the first item.
+    fn begin(&mut self, head: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String>;
+    /// A run of items, newest first.
+    fn items(
+        &mut self,
+        head: &Head<'_>,
+        items: &[StoredItem],
+        out: &mut Vec<u8>,
+    ) -> Result<(), String>;
+    /// Everything after the last item.
+    fn end(&mut self, head: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String>;
+}
+
+fn writer_for(format: Format) -> Box<dyn FormatWriter> {
+    match format {
+        Format::Rss => Box::<rss::Writer>::default(),
+        Format::Atom => Box::<atom::Writer>::default(),
+        Format::Json => Box::<json::Writer>::default(),
+        Format::Opml => Box::new(OpmlWriter),
+    }
+}
+
+/// OPML lists sources, not items: all of it is written at the end.
+struct OpmlWriter;
+
+impl FormatWriter for OpmlWriter {
+    fn begin(&mut self, _: &Head<'_>, _: &mut Vec<u8>) -> Result<(), String> {
+        Ok(())
+    }
+    fn items(&mut self, _: &Head<'_>, _: &[StoredItem], _: &mut Vec<u8>) -> Result<(), String> {
+        Ok(())
+    }
+    fn end(&mut self, head: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String> {
+        let doc = crate::opml::export(&head.output.title, head.sources.iter().copied())?;
+        out.extend_from_slice(doc.as_bytes());
+        Ok(())
+    }
+}
+
+/// One format being written to its temp file.
+struct Target<'a> {
+    format: Format,
+    writer: Box<dyn FormatWriter>,
+    file: write::Staged,
+    head: Head<'a>,
+}
+
 /// Publishes every output in every configured format.
 ///
 /// # Errors
@@ -75,84 +117,151 @@ pub(crate) fn updated_of(item: &StoredItem) -> DateTime<Utc> {
 pub fn publish_all(settings: &Settings, store: &Store) -> Result<Vec<Written>, PublishError> {
     let mut written = Vec::new();
     for output in &settings.outputs {
-        let items = select(settings, output, store)?;
-        for &format in &output.formats {
-            let file_name = format!("{}.{}", output.name, format.extension());
-            let doc = Document {
-                output,
-                sources: settings
-                    .sources
-                    .iter()
-                    .filter(|s| output.wants(s))
-                    .collect(),
-                items: &items,
-                self_url: settings
-                    .public_url
-                    .join(&file_name)
-                    .unwrap_or_else(|_| settings.public_url.clone()),
-            };
-            let bytes = render(format, &doc)?;
-            let path = settings.output_dir.join(&file_name);
-            let changed = write::write_if_changed(&path, &bytes)?;
-            written.push(Written {
-                path,
-                items: items.len(),
-                changed,
-            });
-        }
+        written.extend(publish_output(settings, output, store)?);
     }
     Ok(written)
 }
 
-/// The newest `max_items` items of the output's sources that pass its filter.
-fn select(
+fn build_error(output: &Output, format: Format) -> impl FnOnce(String) -> PublishError + '_ {
+    move |message| PublishError::Build {
+        output: output.name.clone(),
+        format: format.extension(),
+        message,
+    }
+}
+
+/// Opens one temp file per format and writes each head. The newest item
+/// (the first of `first_chunk`) decides the feed-level date.
+fn begin<'a>(
+    settings: &Settings,
+    output: &'a Output,
+    sources: &[&'a SourceConfig],
+    first_chunk: &[StoredItem],
+) -> Result<Vec<Target<'a>>, PublishError> {
+    let mut targets = Vec::new();
+    for &format in &output.formats {
+        let file_name = format!("{}.{}", output.name, format.extension());
+        let head = Head {
+            output,
+            sources: sources.to_vec(),
+            self_url: settings
+                .public_url
+                .join(&file_name)
+                .unwrap_or_else(|_| settings.public_url.clone()),
+            updated: first_chunk.first().map(updated_of),
+        };
+        let mut writer = writer_for(format);
+        let mut file = write::Staged::new(&settings.output_dir.join(&file_name))?;
+        let mut buf = Vec::new();
+        writer
+            .begin(&head, &mut buf)
+            .map_err(build_error(output, format))?;
+        file.append(&buf)?;
+        targets.push(Target {
+            format,
+            writer,
+            file,
+            head,
+        });
+    }
+    Ok(targets)
+}
+
+/// Writes a chunk of items (and, at the end, each tail) to every target.
+fn write_chunk(
+    targets: &mut [Target<'_>],
+    chunk: &[StoredItem],
+    last: bool,
+) -> Result<(), PublishError> {
+    for target in targets {
+        let mut buf = Vec::new();
+        if !chunk.is_empty() {
+            target
+                .writer
+                .items(&target.head, chunk, &mut buf)
+                .map_err(build_error(target.head.output, target.format))?;
+        }
+        if last {
+            target
+                .writer
+                .end(&target.head, &mut buf)
+                .map_err(build_error(target.head.output, target.format))?;
+        }
+        target.file.append(&buf)?;
+    }
+    Ok(())
+}
+
+fn publish_output(
     settings: &Settings,
     output: &Output,
     store: &Store,
-) -> Result<Vec<StoredItem>, PublishError> {
-    let sources: Vec<String> = settings
+) -> Result<Vec<Written>, PublishError> {
+    let sources: Vec<&SourceConfig> = settings
         .sources
         .iter()
         .filter(|s| output.wants(s))
-        .map(|s| s.name.clone())
         .collect();
-    let mut items = Vec::new();
-    if sources.is_empty() {
-        return Ok(items);
+    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    let mut chunk: Vec<StoredItem> = Vec::with_capacity(CHUNK);
+    let mut targets: Option<Vec<Target<'_>>> = None;
+    let mut count = 0usize;
+    let mut failure: Option<PublishError> = None;
+    if !names.is_empty() {
+        store.newest_items(&names, |item| {
+            let a = &item.article;
+            let fields = FilterFields {
+                title: &a.title,
+                content: a
+                    .summary
+                    .iter()
+                    .chain(a.content.iter())
+                    .map(String::as_str)
+                    .collect(),
+                authors: &a.authors,
+                categories: &a.categories,
+            };
+            if !output.filter.accepts(&fields) {
+                return count < output.max_items;
+            }
+            chunk.push(item);
+            count += 1;
+            if chunk.len() == CHUNK {
+                let step = match &mut targets {
+                    Some(t) => write_chunk(t, &chunk, false),
+                    None => begin(settings, output, &sources, &chunk).and_then(|mut t| {
+                        let r = write_chunk(&mut t, &chunk, false);
+                        targets = Some(t);
+                        r
+                    }),
+                };
+                chunk.clear();
+                if let Err(e) = step {
+                    failure = Some(e);
+                    return false;
+                }
+            }
+            count < output.max_items
+        })?;
     }
-    store.newest_items(&sources, |item| {
-        let a = &item.article;
-        let fields = FilterFields {
-            title: &a.title,
-            content: a
-                .summary
-                .iter()
-                .chain(a.content.iter())
-                .map(String::as_str)
-                .collect(),
-            authors: &a.authors,
-            categories: &a.categories,
-        };
-        if output.filter.accepts(&fields) {
-            items.push(item);
-        }
-        items.len() < output.max_items
-    })?;
-    Ok(items)
-}
-
-fn render(format: Format, doc: &Document<'_>) -> Result<Vec<u8>, PublishError> {
-    let build_error = |message: String| PublishError::Build {
-        output: doc.output.name.clone(),
-        format: format.extension(),
-        message,
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let mut targets = match targets {
+        Some(t) => t,
+        None => begin(settings, output, &sources, &chunk)?,
     };
-    match format {
-        Format::Rss => rss::render(doc).map_err(build_error),
-        Format::Atom => atom::render(doc).map_err(build_error),
-        Format::Json => json::render(doc).map_err(build_error),
-        Format::Opml => crate::opml::export(&doc.output.title, doc.sources.iter().copied())
-            .map(String::into_bytes)
-            .map_err(build_error),
-    }
+    write_chunk(&mut targets, &chunk, true)?;
+    targets
+        .into_iter()
+        .map(|t| {
+            let path = t.file.path().to_owned();
+            let changed = t.file.commit()?;
+            Ok(Written {
+                path,
+                items: count,
+                changed,
+            })
+        })
+        .collect()
 }

@@ -10,16 +10,38 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, ChannelBuilder, Guid, ItemBuilder};
 
-use super::{Document, NAMESPACE};
+use super::{FormatWriter, Head, NAMESPACE};
 use crate::normalize::sanitize::escape_html;
 use crate::store::StoredItem;
 
-pub(crate) fn render(doc: &Document<'_>) -> Result<Vec<u8>, String> {
-    let output = doc.output;
-    let items: Vec<rss::Item> = doc.items.iter().map(item).collect();
-    let mut namespaces = BTreeMap::new();
-    namespaces.insert("feedloom".to_owned(), NAMESPACE.to_owned());
-    let newest = (!doc.items.is_empty()).then(|| doc.updated().to_rfc2822());
+/// Streams RSS: the channel is rendered by the rss crate once without
+/// items (its head and tail), then items in chunks, each chunk rendered by
+/// the crate and cut out of its channel.
+#[derive(Default)]
+pub(crate) struct Writer {
+    tail: String,
+}
+
+/// Every namespace the items may use, declared up front, so the root
+/// element is the same whichever chunk an item lands in.
+fn namespaces() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("atom".to_owned(), "http://www.w3.org/2005/Atom".to_owned()),
+        (
+            "content".to_owned(),
+            "http://purl.org/rss/1.0/modules/content/".to_owned(),
+        ),
+        (
+            "dc".to_owned(),
+            "http://purl.org/dc/elements/1.1/".to_owned(),
+        ),
+        ("feedloom".to_owned(), NAMESPACE.to_owned()),
+    ])
+}
+
+fn channel(head: &Head<'_>, items: &[StoredItem]) -> Result<String, String> {
+    let output = head.output;
+    let newest = head.updated.map(|d| d.to_rfc2822());
     let channel = ChannelBuilder::default()
         .title(output.title.clone())
         .link(output.link.to_string())
@@ -32,21 +54,52 @@ pub(crate) fn render(doc: &Document<'_>) -> Result<Vec<u8>, String> {
         ))
         .atom_ext(Some(AtomExtension {
             links: vec![Link {
-                href: doc.self_url.to_string(),
+                href: head.self_url.to_string(),
                 rel: "self".to_owned(),
                 mime_type: Some("application/rss+xml".to_owned()),
                 ..Link::default()
             }],
         }))
-        .namespaces(namespaces)
-        .items(items)
+        .namespaces(namespaces())
+        .items(items.iter().map(item).collect::<Vec<_>>())
         .build();
-    let mut bytes = Vec::new();
-    channel
-        .pretty_write_to(&mut bytes, b' ', 2)
-        .map_err(|e| e.to_string())?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    let bytes = channel.write_to(Vec::new()).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| e.to_string())
+}
+
+impl FormatWriter for Writer {
+    fn begin(&mut self, head: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String> {
+        let empty = channel(head, &[])?;
+        let cut = empty
+            .rfind("</channel>")
+            .ok_or("the rss writer gave no </channel>")?;
+        out.extend_from_slice(&empty.as_bytes()[..cut]);
+        self.tail = format!("{}\n", &empty[cut..]);
+        Ok(())
+    }
+
+    fn items(
+        &mut self,
+        head: &Head<'_>,
+        items: &[StoredItem],
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        let doc = channel(head, items)?;
+        // The first <item> opens the items (the channel's own elements come
+        // before them); the last </item> closes them.
+        let from = doc.find("<item>").ok_or("the rss writer gave no <item>")?;
+        let to = doc
+            .rfind("</item>")
+            .ok_or("the rss writer gave no </item>")?
+            + "</item>".len();
+        out.extend_from_slice(&doc.as_bytes()[from..to]);
+        Ok(())
+    }
+
+    fn end(&mut self, _: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String> {
+        out.extend_from_slice(self.tail.as_bytes());
+        Ok(())
+    }
 }
 
 fn item(stored: &StoredItem) -> rss::Item {
