@@ -153,6 +153,9 @@ struct RawFilter {
 pub struct Settings {
     /// The config file these settings came from.
     pub config_path: PathBuf,
+    /// A digest of the config text and feedloom's version: outputs built
+    /// under another fingerprint must be rebuilt.
+    pub fingerprint: String,
     /// Folder the published files go to.
     pub output_dir: PathBuf,
     /// The SQLite state file.
@@ -532,7 +535,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
             });
         }
     };
-    let settings = v.settings(&raw, path);
+    let mut settings = v.settings(&raw, path);
+    settings.fingerprint = crate::normalize::link::digest(&[text, env!("CARGO_PKG_VERSION")]);
     if v.problems.is_empty() {
         Ok(settings)
     } else {
@@ -783,6 +787,7 @@ impl Validator<'_> {
         let outputs = self.outputs(&raw.output, &sources, default_max_items);
         Settings {
             config_path: config_path.to_owned(),
+            fingerprint: String::new(),
             output_dir,
             state_file,
             user_agent,

@@ -123,8 +123,32 @@ pub async fn run_with(
 ) -> Result<RunReport, RunError> {
     let mut store = Store::open(&settings.state_file)?;
     let sources = cycle(settings, &mut store, options, cancel, progress).await?;
-    let written = publish::publish_all(settings, &store)?;
+    let written = publish_if_needed(settings, &mut store)?;
     Ok(RunReport { sources, written })
+}
+
+/// Publishes unless the outputs already match the state and the config:
+/// a run where every source answered 304 then reads no stored item.
+///
+/// # Errors
+/// When an output cannot be written.
+pub fn publish_if_needed(settings: &Settings, store: &mut Store) -> Result<Vec<Written>, RunError> {
+    let files_present = settings.outputs.iter().all(|o| {
+        o.formats.iter().all(|f| {
+            settings
+                .output_dir
+                .join(format!("{}.{}", o.name, f.extension()))
+                .exists()
+        })
+    });
+    if files_present
+        && store.published_fingerprint()?.as_deref() == Some(settings.fingerprint.as_str())
+    {
+        return Ok(Vec::new());
+    }
+    let written = publish::publish_all(settings, store)?;
+    store.set_published_fingerprint(&settings.fingerprint)?;
+    Ok(written)
 }
 
 /// The source as it should be read now: from where a permanent redirect
@@ -366,7 +390,7 @@ pub async fn daemon(
     progress: Progress<'_>,
 ) -> Result<(), RunError> {
     let mut store = Store::open(&settings.state_file)?;
-    publish::publish_all(&settings, &store)?;
+    publish_if_needed(&settings, &mut store)?;
     tracing::info!(sources = settings.sources.len(), "Daemon started.");
     loop {
         let outcomes = cycle(
@@ -386,7 +410,7 @@ pub async fn daemon(
             }
         }
         if changed {
-            let written = publish::publish_all(&settings, &store)?;
+            let written = publish_if_needed(&settings, &mut store)?;
             let files = written.iter().filter(|w| w.changed).count();
             tracing::info!(changed_files = files, "Published.");
         }
@@ -409,7 +433,7 @@ pub async fn daemon(
                             store = Store::open(&new.state_file)?;
                         }
                         settings = new;
-                        publish::publish_all(&settings, &store)?;
+                        publish_if_needed(&settings, &mut store)?;
                     }
                     Err(e) => tracing::error!(error = %format!("{e:#}"), "The new feeds.toml is invalid; keeping the old one."),
                 }

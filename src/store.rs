@@ -42,6 +42,12 @@ CREATE TABLE IF NOT EXISTS sources (
     -- Why the source is disabled (410 Gone); NULL when enabled.
     disabled             TEXT
 );
+-- Small facts about the state itself, such as what the outputs were last
+-- built from.
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 -- Hosts that asked us (429/503 with Retry-After) not to come back before a time.
 CREATE TABLE IF NOT EXISTS hosts (
     host       TEXT PRIMARY KEY,
@@ -432,6 +438,11 @@ impl Store {
             ],
         )
         .map_err(query("storing source meta"))?;
+        // The outputs no longer match the state until they are rebuilt;
+        // forgetting it here, in this transaction, survives a crash before
+        // the publish.
+        tx.execute("DELETE FROM meta WHERE key = 'published'", [])
+            .map_err(query("marking outputs stale"))?;
         let mut stats = RecordStats::default();
         for article in articles {
             upsert(&tx, source, article, now, &mut stats)?;
@@ -527,6 +538,34 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The fingerprint the outputs were last built from, if they are current.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn published_fingerprint(&self) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = 'published'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(query("reading the publish fingerprint"))
+    }
+
+    /// Records that the outputs now match the state, built from `fingerprint`.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn set_published_fingerprint(&mut self, fingerprint: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('published', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [fingerprint],
+            )
+            .map(drop)
+            .map_err(query("recording the publish fingerprint"))
     }
 
     /// Remembers a permanent redirect: the source is read from `to` until
