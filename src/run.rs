@@ -25,6 +25,9 @@ use crate::schedule;
 use crate::source;
 use crate::store::{Batch, Store, When};
 
+/// Source results recorded per transaction.
+const RECORD_BATCH: usize = 32;
+
 /// How long fetches already running may go on after a stop was asked for,
 /// before they are abandoned (their sources stay due).
 const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -234,6 +237,10 @@ pub async fn cycle(
         })
         .buffer_unordered(settings.concurrency);
     let mut results = std::pin::pin!(results);
+    // Results are committed a batch at a time: one commit per source would
+    // cost more than recording the source.
+    let mut in_batch = 0;
+    store.begin_batch()?;
     while let Some((index, src, failures, result)) = results.next().await {
         let Some(result) = result else {
             continue; // Abandoned at shutdown: stays due.
@@ -241,7 +248,14 @@ pub async fn cycle(
         let outcome = record(settings, store, src, failures, result, now)?;
         progress(&src.name, &outcome);
         outcomes[index] = Some(outcome);
+        in_batch += 1;
+        if in_batch == RECORD_BATCH {
+            store.end_batch()?;
+            store.begin_batch()?;
+            in_batch = 0;
+        }
     }
+    store.end_batch()?;
     Ok(settings
         .sources
         .iter()

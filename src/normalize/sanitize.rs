@@ -15,7 +15,17 @@ fn is_xml_char(c: char) -> bool {
 /// Drops characters that XML 1.0 forbids (control characters, U+FFFE/FFFF).
 #[must_use]
 pub fn xml_safe(text: &str) -> String {
-    text.chars().filter(|c| is_xml_char(*c)).collect()
+    // Nearly every text is clean: check the bytes first and copy once.
+    // (U+FFFE and U+FFFF are the only forbidden characters at or above
+    // 0x20, and both start with 0xEF.)
+    let suspicious = text
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+    if suspicious {
+        text.chars().filter(|c| is_xml_char(*c)).collect()
+    } else {
+        text.to_owned()
+    }
 }
 
 /// Collapses runs of whitespace to one space and trims the ends.
