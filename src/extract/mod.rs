@@ -13,7 +13,7 @@
 mod jsonld;
 pub mod text;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use chrono_tz::Tz;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
@@ -114,7 +114,9 @@ pub struct Extracted {
     /// Plain-text headline.
     pub title: Option<Found<String>>,
     /// Publication instant, with the kind of signal it came from.
-    pub published: Option<(Found<DateTime<Utc>>, DateSource)>,
+    /// Kept in the offset it was written in: the day a page shows is the
+    /// day in its own zone.
+    pub published: Option<(Found<DateTime<FixedOffset>>, DateSource)>,
     /// Author name.
     pub author: Option<Found<String>>,
     /// Photo or source credit, without its "Photo:" prefix.
@@ -355,8 +357,10 @@ fn published(
     url: &Url,
     tz: Tz,
     now: DateTime<Utc>,
-) -> Option<(Found<DateTime<Utc>>, DateSource)> {
-    let read = |text: &str| date::parse(text, tz).or_else(|| date::find_in_text(text, tz, now));
+) -> Option<(Found<DateTime<FixedOffset>>, DateSource)> {
+    let read = |text: &str| {
+        date::parse_local(text, tz).or_else(|| date::find_in_text_local(text, tz, now))
+    };
     if let Some(s) = &selectors.date
         && let Some(d) = s.text_in(root).as_deref().and_then(read)
     {
@@ -368,7 +372,7 @@ fn published(
     if let Some(d) = ld
         .date_published
         .as_deref()
-        .and_then(|t| date::parse(t, tz))
+        .and_then(|t| date::parse_local(t, tz))
     {
         return Some((found(d, "json-ld"), DateSource::JsonLd));
     }
@@ -392,7 +396,7 @@ fn published(
     ];
     if let Some((k, d)) = META_DATES
         .iter()
-        .find_map(|k| meta(metas, &[k]).and_then(|(k, v)| date::parse(v, tz).map(|d| (k, d))))
+        .find_map(|k| meta(metas, &[k]).and_then(|(k, v)| date::parse_local(v, tz).map(|d| (k, d))))
     {
         return Some((found(d, format!("meta:{k}")), DateSource::Meta));
     }
@@ -401,7 +405,7 @@ fn published(
         e.value()
             .attr("content")
             .or(e.value().attr("datetime"))
-            .and_then(|v| date::parse(v, tz))
+            .and_then(|v| date::parse_local(v, tz))
     }) {
         return Some((found(d, "itemprop=datePublished"), DateSource::Meta));
     }
@@ -415,50 +419,99 @@ fn published(
                 .is_some_and(|c| c.contains("publish") || c.contains("posted"));
         !marked
     });
-    if let Some(d) = candidates
-        .iter()
-        .find_map(|t| t.value().attr("datetime").and_then(|v| date::parse(v, tz)))
-    {
+    if let Some(d) = candidates.iter().find_map(|t| {
+        t.value()
+            .attr("datetime")
+            .and_then(|v| date::parse_local(v, tz))
+    }) {
         return Some((found(d, "time[datetime]"), DateSource::TimeElement));
+    }
+    if let Some(d) = date_in_marked_element(doc, tz, now) {
+        return Some((found(d, "an element marked as a date"), DateSource::Text));
     }
     if let Some(d) = date_near_title(doc, tz, now) {
         return Some((found(d, "text near the title"), DateSource::Text));
     }
-    date::from_url_path(url.path(), tz).map(|d| (found(d, "url path"), DateSource::Url))
+    date::from_url_path_local(url.path(), tz).map(|d| (found(d, "url path"), DateSource::Url))
 }
 
-/// A date written in the short text blocks right after the headline.
-fn date_near_title(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let h1 = doc.select(&sel("h1")).next()?;
-    let blocks = sel("p, span, div, time, small, li, h2, h3, h4, h5, h6");
-    let h1_id = h1.id();
-    let mut after_title = false;
-    let mut scanned = 0;
-    for el in doc.select(&sel(
-        "h1, p, span, div, time, small, li, h2, h3, h4, h5, h6",
-    )) {
-        if el.id() == h1_id {
-            after_title = true;
-            continue;
+/// Whether an element sits in page furniture (navigation, sidebars,
+/// comments, footers), whose dates belong to other articles.
+fn in_furniture(el: ElementRef<'_>) -> bool {
+    el.ancestors().filter_map(ElementRef::wrap).any(|a| {
+        let v = a.value();
+        matches!(v.name(), "nav" | "aside" | "footer")
+            || v.attr("class").or(v.attr("id")).is_some_and(|c| {
+                let c = c.to_ascii_lowercase();
+                [
+                    "comment",
+                    "sidebar",
+                    "related",
+                    "footer",
+                    "widget",
+                    "recommend",
+                ]
+                .iter()
+                .any(|w| c.contains(w))
+            })
+    })
+}
+
+/// A short element whose class or id says it holds the date (`post-date`,
+/// `published`, `entry-meta`, `byline`...): sites mark the date they show.
+fn date_in_marked_element(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
+    const MARKS: [&str; 7] = [
+        "date",
+        "publish",
+        "posted",
+        "updated",
+        "byline",
+        "timestamp",
+        "meta",
+    ];
+    let candidates = sel("[class], [id]");
+    doc.select(&candidates).find_map(|el| {
+        let v = el.value();
+        let label = format!(
+            "{} {}",
+            v.attr("class").unwrap_or_default(),
+            v.attr("id").unwrap_or_default()
+        )
+        .to_ascii_lowercase();
+        if !MARKS.iter().any(|m| label.contains(m))
+            || matches!(v.name(), "meta" | "script" | "style" | "body" | "html")
+        {
+            return None;
         }
-        if !after_title || !blocks.matches(&el) {
-            continue;
-        }
-        // Only leaf-ish, short blocks: a date line, not a paragraph that
-        // happens to mention a date.
         let text = element_text(el);
-        if text.is_empty() || text.len() > 120 {
-            continue;
+        if text.is_empty() || text.len() > 100 || in_furniture(el) {
+            return None;
         }
-        if let Some(d) = date::find_in_text(&text, tz, now) {
-            return Some(d);
-        }
-        scanned += 1;
-        if scanned > 40 {
-            break;
-        }
-    }
-    None
+        date::find_in_text_local(&text, tz, now)
+    })
+}
+
+/// A date written in the short text blocks around the headline: the
+/// closest after it first, then the closest before it (some sites print
+/// the date above the title).
+fn date_near_title(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
+    let h1 = doc.select(&sel("h1")).next()?;
+    let blocks: Vec<ElementRef<'_>> = doc
+        .select(&sel(
+            "h1, p, span, div, time, small, li, h2, h3, h4, h5, h6",
+        ))
+        .collect();
+    let at = blocks.iter().position(|b| b.id() == h1.id())?;
+    let short_date = |el: &ElementRef<'_>| {
+        // Only short blocks: a date line, not a paragraph that happens to
+        // mention a date.
+        let text = element_text(*el);
+        (!text.is_empty() && text.len() <= 120)
+            .then(|| date::find_in_text_local(&text, tz, now))
+            .flatten()
+    };
+    let after = blocks[at + 1..].iter().take(40).find_map(short_date);
+    after.or_else(|| blocks[..at].iter().rev().take(12).find_map(short_date))
 }
 
 fn author(

@@ -20,7 +20,7 @@ fn page(url: &str, html: &str) -> Extracted {
 
 fn date_of(e: &Extracted) -> (String, DateSource) {
     let (d, s) = e.published.clone().expect("a date");
-    (d.value.to_rfc3339(), s)
+    (d.value.with_timezone(&Utc).to_rfc3339(), s)
 }
 
 const BODY: &str = "<p>The council voted on Tuesday to keep the ferry running through the winter months, after a petition signed by more than two thousand residents.</p>\
@@ -207,4 +207,45 @@ fn field_selector_syntax() {
     let s = FieldSelector::parse("a[href^='https://x.example/@user']").unwrap();
     assert_eq!(s.attr, None);
     assert!(FieldSelector::parse("div[").is_err());
+}
+
+#[test]
+fn a_date_in_an_element_marked_as_a_date() {
+    let e = page(
+        "https://x.example/a",
+        &format!(
+            r#"<html><body><nav><span class="date">January 1, 2020</span></nav><article><h1>Ferry</h1>{BODY}<div class="post-date">12.12.2025</div></article></body></html>"#
+        ),
+    );
+    assert_eq!(
+        date_of(&e),
+        ("2025-12-12T00:00:00+00:00".into(), DateSource::Text)
+    );
+}
+
+#[test]
+fn a_date_line_above_the_title() {
+    let e = page(
+        "https://x.example/a",
+        &format!(
+            "<html><body><div><span>Last updated:</span><span>Dec 12, 2025</span></div><h1>Ferry</h1>{BODY}</body></html>"
+        ),
+    );
+    assert_eq!(date_of(&e).0, "2025-12-12T00:00:00+00:00");
+}
+
+#[test]
+fn the_day_is_the_page_s_own_day() {
+    let e = page(
+        "https://x.example/a",
+        &format!(
+            r#"<html><head><meta property="article:published_time" content="2020-04-12T21:00:00-04:00"></head><body><h1>Ferry</h1>{BODY}</body></html>"#
+        ),
+    );
+    let (d, _) = e.published.unwrap();
+    assert_eq!(
+        d.value.date_naive().to_string(),
+        "2020-04-12",
+        "not the UTC day, 2020-04-13"
+    );
 }

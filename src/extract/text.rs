@@ -8,7 +8,7 @@
 //! paragraph after the title, before the date or credit, is the standfirst;
 //! everything else is the body, one paragraph per line.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 
 use super::{Extracted, Found, credit_line};
@@ -43,12 +43,12 @@ fn is_markup_noise(line: &str) -> bool {
 }
 
 /// A line that holds nothing but a date.
-fn date_line(line: &str, tz: Tz) -> Option<DateTime<Utc>> {
+fn date_line(line: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
     let t = line.trim();
     if t.len() > 60 {
         return None;
     }
-    date::parse(t, tz)
+    date::parse_local(t, tz)
 }
 
 fn paragraph(text: &str) -> String {
@@ -143,7 +143,7 @@ pub fn markdown(text: &str, tz: Tz) -> (Extracted, Vec<String>) {
     }
     out.published = field("date")
         .or_else(|| field("published"))
-        .and_then(|d| date::parse(&d, tz))
+        .and_then(|d| date::parse_local(&d, tz))
         .map(|d| (found(d, "front matter"), DateSource::Selector));
     out.author = field("author").map(|a| found(a, "front matter"));
     out.summary = field("summary")
@@ -214,7 +214,10 @@ Volunteers spent the autumn stripping rust from the posts and rewiring each lamp
             "After three dark winters, the lamps along the pier are lit again, paid for by a village collection."
         );
         let (date, source) = a.published.unwrap();
-        assert_eq!(date.value.to_rfc3339(), "2026-03-03T00:00:00+00:00");
+        assert_eq!(
+            date.value.with_timezone(&chrono::Utc).to_rfc3339(),
+            "2026-03-03T00:00:00+00:00"
+        );
         assert_eq!(source, DateSource::Text);
         assert_eq!(a.credit.unwrap().value, "PIER TRUST ARCHIVE / J. MORROW");
         let body = a.body.unwrap().value;
@@ -252,7 +255,12 @@ Volunteers spent the autumn stripping rust from the posts and rewiring each lamp
         assert_eq!(a.title.unwrap().value, "Rain gauges compared");
         assert_eq!(a.author.unwrap().value, "Noor Haddad");
         assert_eq!(
-            a.published.unwrap().0.value.to_rfc3339(),
+            a.published
+                .unwrap()
+                .0
+                .value
+                .with_timezone(&chrono::Utc)
+                .to_rfc3339(),
             "2026-02-11T00:00:00+00:00"
         );
         assert_eq!(tags, ["weather", "tools"]);
@@ -264,7 +272,12 @@ Volunteers spent the autumn stripping rust from the posts and rewiring each lamp
         let (a, _) = markdown(toml, Tz::UTC);
         assert_eq!(a.title.unwrap().value, "Frost dates");
         assert_eq!(
-            a.published.unwrap().0.value.to_rfc3339(),
+            a.published
+                .unwrap()
+                .0
+                .value
+                .with_timezone(&chrono::Utc)
+                .to_rfc3339(),
             "2026-01-05T08:00:00+00:00"
         );
         let (a, _) = markdown("# Heading title\n\nText.\n", Tz::UTC);

@@ -16,6 +16,13 @@ use chrono_tz::Tz;
 /// Parses `text` into a UTC instant; naive dates are read in `tz`.
 #[must_use]
 pub fn parse(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    parse_local(text, tz).map(|d| d.with_timezone(&Utc))
+}
+
+/// Parses `text` keeping the offset it was written with (or `tz`'s), so
+/// the calendar day the page shows is not lost to the conversion to UTC.
+#[must_use]
+pub fn parse_local(text: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
     let text = text.trim();
     if text.is_empty() || text.len() > 100 {
         return None;
@@ -70,7 +77,7 @@ static DATE_IN_TEXT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::ne
     let time =
         r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?:\s+[a-z]{2,5}\b)?)?";
     let pattern = format!(
-        r"(?i)\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{month},?\s+\d{{4}}{time}|{month}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}{time}|\d{{4}}-\d{{2}}-\d{{2}}(?:[t ]\d{{2}}:\d{{2}}(?::\d{{2}})?(?:z|[+-]\d{{2}}:?\d{{2}})?)?|(?:\d{{1,4}}|an?|one)\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago|yesterday)\b"
+        r"(?i)\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{month},?\s+\d{{4}}{time}|{month}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}{time}|\d{{4}}-\d{{2}}-\d{{2}}(?:[t ]\d{{2}}:\d{{2}}(?::\d{{2}})?(?:z|[+-]\d{{2}}:?\d{{2}})?)?|\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}}|\d{{4}}/\d{{2}}/\d{{2}}|(?:\d{{1,4}}|an?|one)\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago|yesterday)\b"
     );
     regex::Regex::new(&pattern).expect("static regex")
 });
@@ -79,9 +86,16 @@ static DATE_IN_TEXT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::ne
 /// against `now`).
 #[must_use]
 pub fn find_in_text(text: &str, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    DATE_IN_TEXT
-        .find_iter(text)
-        .find_map(|m| parse(m.as_str(), tz).or_else(|| parse_relative(m.as_str(), now)))
+    find_in_text_local(text, tz, now).map(|d| d.with_timezone(&Utc))
+}
+
+/// [`find_in_text`], keeping the written offset.
+#[must_use]
+pub fn find_in_text_local(text: &str, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
+    DATE_IN_TEXT.find_iter(text).find_map(|m| {
+        parse_local(m.as_str(), tz)
+            .or_else(|| parse_relative(m.as_str(), now).map(|d| d.fixed_offset()))
+    })
 }
 
 static DATE_IN_PATH: std::sync::LazyLock<[regex::Regex; 3]> = std::sync::LazyLock::new(|| {
@@ -96,6 +110,12 @@ static DATE_IN_PATH: std::sync::LazyLock<[regex::Regex; 3]> = std::sync::LazyLoc
 /// A date in a URL path: `/2021/06/22/`, `/2021-06-22-slug`, `/20210622/`.
 #[must_use]
 pub fn from_url_path(path: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    from_url_path_local(path, tz).map(|d| d.with_timezone(&Utc))
+}
+
+/// [`from_url_path`], in `tz`.
+#[must_use]
+pub fn from_url_path_local(path: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
     DATE_IN_PATH.iter().find_map(|re| {
         let caps = re.captures(path)?;
         let date = NaiveDate::from_ymd_opt(
@@ -110,7 +130,7 @@ pub fn from_url_path(path: &str, tz: Tz) -> Option<DateTime<Utc>> {
 /// RFC 3339 and the ISO 8601 shapes feeds use: `T` or space between date
 /// and time, optional seconds and fractions, `Z`, `+hh:mm`, `+hhmm`, `+hh`
 /// or no offset at all.
-fn parse_iso(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
+fn parse_iso(text: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
     let b = text.as_bytes();
     let is_iso_date = b.len() >= 10
         && b[..4].iter().all(u8::is_ascii_digit)
@@ -139,12 +159,7 @@ fn parse_iso(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
         return local(naive, tz);
     }
     let offset = zone_offset(zone)?;
-    Some(
-        offset
-            .from_local_datetime(&naive)
-            .single()?
-            .with_timezone(&Utc),
-    )
+    offset.from_local_datetime(&naive).single()
 }
 
 /// `hh:mm`, `hh:mm:ss`, `hh:mm:ss.fff`; fractions are dropped.
@@ -164,11 +179,11 @@ fn parse_clock(clock: &str) -> Option<NaiveTime> {
     NaiveTime::from_hms_opt(h, m, s.min(59))
 }
 
-fn local(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
+fn local(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<FixedOffset>> {
     // In a DST gap or overlap, take the earliest reading rather than none.
     tz.from_local_datetime(&naive)
         .earliest()
-        .map(|d| d.with_timezone(&Utc))
+        .map(|d| d.fixed_offset())
 }
 
 /// A numeric offset (`Z`, `+05:30`, `-0500`, `+05`, `GMT+2`, `UTC-03:00`) or
@@ -288,7 +303,7 @@ fn is_weekday(word: &str) -> bool {
 /// a month name fixes the month, a four-digit number is the year, the first
 /// small number the day, `hh:mm[:ss]` the time, AM/PM adjusts it, and what
 /// remains may be the zone.
-fn parse_tokens(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
+fn parse_tokens(text: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
     let mut day: Option<u32> = None;
     let mut month: Option<u32> = None;
     let mut year: Option<i32> = None;
@@ -404,7 +419,7 @@ fn parse_tokens(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
     }
     let naive = date.and_time(time);
     match offset {
-        Some(o) => Some(o.from_local_datetime(&naive).single()?.with_timezone(&Utc)),
+        Some(o) => o.from_local_datetime(&naive).single(),
         None => local(naive, tz),
     }
 }

@@ -169,7 +169,7 @@ pub(crate) fn from_extracted(
     let (published, date_source) = match e.published {
         Some((f, source)) => {
             origins.push(("date", f.from));
-            (Some(f.value), source)
+            (Some(f.value.with_timezone(&chrono::Utc)), source)
         }
         None => (None, DateSource::FirstSeen),
     };

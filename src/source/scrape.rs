@@ -314,7 +314,7 @@ fn entry(item: &Listed, page: Option<extract::Extracted>, link: Url, base: &Url)
     let (published, date_source) = match (&page.published, item.date) {
         (Some((f, source)), _) if *source == DateSource::Selector => {
             origins.push(("date", f.from.clone()));
-            (Some(f.value), *source)
+            (Some(f.value.with_timezone(&Utc)), *source)
         }
         (_, Some(d)) => {
             origins.push(("date", "listing".to_owned()));
@@ -322,7 +322,7 @@ fn entry(item: &Listed, page: Option<extract::Extracted>, link: Url, base: &Url)
         }
         (Some((f, source)), None) => {
             origins.push(("date", f.from.clone()));
-            (Some(f.value), *source)
+            (Some(f.value.with_timezone(&Utc)), *source)
         }
         (None, None) => (None, DateSource::FirstSeen),
     };
