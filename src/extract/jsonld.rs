@@ -12,6 +12,8 @@ pub(crate) struct Article {
     pub(crate) headline: Option<String>,
     pub(crate) date_published: Option<String>,
     pub(crate) author: Option<String>,
+    /// An organization named as the author: used only when no person is.
+    pub(crate) organization: Option<String>,
     pub(crate) description: Option<String>,
     pub(crate) image: Option<String>,
 }
@@ -72,6 +74,28 @@ fn text(v: &Value, key: &str) -> Option<String> {
     }
 }
 
+/// Authors that are people: an organization named as the author is the
+/// publisher, not a byline.
+fn people(v: &Value) -> Option<String> {
+    let is_organization = |o: &Value| {
+        o.get("@type").and_then(Value::as_str).is_some_and(|t| {
+            t.contains("Organization") || t == "Corporation" || t == "NewsMediaOrganization"
+        })
+    };
+    match v {
+        Value::Array(items) => {
+            let names: Vec<String> = items
+                .iter()
+                .filter(|i| !is_organization(i))
+                .filter_map(|i| text(i, "name"))
+                .collect();
+            (!names.is_empty()).then(|| names.join(", "))
+        }
+        Value::Object(_) if is_organization(v) => None,
+        other => text(other, "name"),
+    }
+}
+
 /// The first article object on the page, if any.
 pub(crate) fn article(doc: &Html) -> Article {
     let scripts =
@@ -99,6 +123,11 @@ pub(crate) fn article(doc: &Html) -> Article {
                     .or(a.get("dateCreated"))
                     .and_then(|v| text(v, "@value")),
                 author: a
+                    .get("author")
+                    .or(a.get("creator"))
+                    .and_then(people)
+                    .map(|t| sanitize::plain_text(&t)),
+                organization: a
                     .get("author")
                     .or(a.get("creator"))
                     .and_then(|v| text(v, "name"))

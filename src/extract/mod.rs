@@ -526,14 +526,10 @@ fn author(
     {
         return Some(found(without_by(&v), format!("selector {}", s.source)));
     }
-    let plausible = |name: &str| {
-        let name = name.trim();
-        !name.is_empty() && name.len() <= 100 && !name.starts_with("http") && !name.contains('@')
-    };
-    if let Some(name) = ld.author.as_deref().filter(|n| plausible(n)) {
-        return Some(found(name.to_owned(), "json-ld"));
+    if let Some(name) = ld.author.as_deref().and_then(person_name) {
+        return Some(found(name, "json-ld"));
     }
-    if let Some((k, v)) = [
+    if let Some((k, name)) = [
         "author",
         "article:author",
         "parsely-author",
@@ -542,9 +538,9 @@ fn author(
         "byl",
     ]
     .iter()
-    .find_map(|k| meta(metas, &[k]).filter(|(_, v)| plausible(v)))
+    .find_map(|k| meta(metas, &[k]).and_then(|(k, v)| person_name(v).map(|n| (k, n))))
     {
-        return Some(found(without_by(v), format!("meta:{k}")));
+        return Some(found(name, format!("meta:{k}")));
     }
     for (css, from) in [
         ("a[rel=author], [rel=author]", "rel=author"),
@@ -552,40 +548,105 @@ fn author(
         ("[itemprop=author]", "itemprop=author"),
         (".byline, .author, .by-line, [class*=byline]", "byline"),
     ] {
-        if let Some(name) = doc
-            .select(&sel(css))
-            .map(|e| without_by(&element_text(e)))
-            .find(|n| plausible(n) && n.split_whitespace().count() <= 6)
-        {
+        if let Some(name) = doc.select(&sel(css)).find_map(|e| {
+            person_name(&element_text(e)).filter(|n| n.split_whitespace().count() <= 6)
+        }) {
             return Some(found(name, from));
         }
     }
     // "By Jo Writer" as a line of its own.
     let lines = sel("p, span, div, small, address");
-    root.select(&lines).find_map(|e| {
-        let text = element_text(e);
-        let rest = text
-            .strip_prefix("By ")
-            .or_else(|| text.strip_prefix("by "))?;
-        let name = without_by(rest);
-        (name.split_whitespace().count() <= 5
-            && name.chars().next().is_some_and(char::is_uppercase)
-            && plausible(&name))
-        .then(|| found(name, "byline"))
-    })
+    root.select(&lines)
+        .find_map(|e| {
+            let text = element_text(e);
+            let rest = text
+                .strip_prefix("By ")
+                .or_else(|| text.strip_prefix("by "))?;
+            let name = person_name(rest)?;
+            (name.split_whitespace().count() <= 5
+                && name.chars().next().is_some_and(char::is_uppercase))
+            .then(|| found(name, "byline"))
+        })
+        // An organization credited as the author, when no person is named.
+        .or_else(|| {
+            ld.organization
+                .as_deref()
+                .and_then(person_name)
+                .map(|n| found(n, "json-ld organization"))
+        })
 }
 
-/// "By Jo Writer, Staff Reporter" → "Jo Writer".
+/// A byline's text as a name: the "By"/"Written by"/"Author:" label and
+/// any date after the name removed; `None` when what is left is not a
+/// person's name (a bare label, a date, a URL, an e-mail, a user handle).
+fn person_name(text: &str) -> Option<String> {
+    let mut name = without_by(text);
+    if let Some(m) = DATE_START.find(&name) {
+        // A byline that starts with a date names no one.
+        name.truncate(m.start());
+    }
+    let name = name
+        .trim()
+        .trim_end_matches(['-', '·', '|', ',', '–', '—', ':'])
+        .trim()
+        .to_owned();
+    let lower = name.to_lowercase();
+    let label = matches!(
+        lower.as_str(),
+        "" | "by"
+            | "author"
+            | "authors"
+            | "written by"
+            | "posted by"
+            | "posted by:"
+            | "admin"
+            | "administrator"
+            | "editor"
+            | "staff"
+    );
+    let handle = name.split_whitespace().count() == 1 && !name.chars().any(char::is_uppercase);
+    let bad = label
+        || handle
+        || name.len() > 200
+        || name.contains('@')
+        || name.starts_with("http")
+        || name
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_whitespace())
+        || date::parse(&name, Tz::UTC).is_some();
+    (!bad).then_some(name)
+}
+
+/// Where a date starts inside a byline ("Ana Ruiz December 2", "Ana · Dec 20").
+static DATE_START: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?i)\b(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|\b\d{4}-\d{2}-\d{2}|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}",
+    )
+    .expect("static regex")
+});
+
+/// "By Jo Writer" → "Jo Writer"; also "Written by", "Author:", "Posted by".
 fn without_by(text: &str) -> String {
     let t = text.trim();
-    let t = t
-        .strip_prefix("By ")
-        .or_else(|| t.strip_prefix("by "))
-        .or_else(|| t.strip_prefix("BY "))
-        .unwrap_or(t);
-    let t = t.split(['|', '\n']).next().unwrap_or(t);
-    let t = t.split(", ").next().unwrap_or(t);
-    sanitize::collapse_whitespace(t)
+    let lower = t.to_lowercase();
+    let mut rest = t;
+    for label in [
+        "written by ",
+        "posted by: ",
+        "posted by ",
+        "text by ",
+        "author: ",
+        "authors: ",
+        "by: ",
+        "by ",
+    ] {
+        if lower.starts_with(label) {
+            rest = &t[label.len()..];
+            break;
+        }
+    }
+    let rest = rest.split(['|', '\n']).next().unwrap_or(rest);
+    sanitize::collapse_whitespace(rest)
 }
 
 /// A credit from a `figcaption`, or from a line starting "Photo:", "SOURCE:", ...

@@ -126,7 +126,8 @@ fn bylines_and_credits() {
 <figure><img src="f.jpg"><figcaption>Photo: Tomas Brill / Island Photo Agency</figcaption></figure>{BODY}</body></html>"#
         ),
     );
-    assert_eq!(e.author.unwrap().value, "Ines Calder");
+    // A byline keeps what follows the name: a role is part of the credit.
+    assert_eq!(e.author.unwrap().value, "Ines Calder, Harbour Reporter");
     assert_eq!(e.credit.unwrap().value, "Tomas Brill / Island Photo Agency");
     let rel = page(
         "https://x.example/a",
@@ -248,4 +249,53 @@ fn the_day_is_the_page_s_own_day() {
         "2020-04-12",
         "not the UTC day, 2020-04-13"
     );
+}
+
+#[test]
+fn byline_text_becomes_a_name_or_nothing() {
+    assert_eq!(
+        person_name("Written by Ana Ruiz").as_deref(),
+        Some("Ana Ruiz")
+    );
+    assert_eq!(person_name("Author: Ana Ruiz").as_deref(), Some("Ana Ruiz"));
+    assert_eq!(
+        person_name("Ana Ruiz · Dec 20").as_deref(),
+        Some("Ana Ruiz")
+    );
+    assert_eq!(
+        person_name("Ana Ruiz December 2, 2025").as_deref(),
+        Some("Ana Ruiz")
+    );
+    assert_eq!(
+        person_name("Jillian Kubala, MS, RD").as_deref(),
+        Some("Jillian Kubala, MS, RD")
+    );
+    for not_a_name in [
+        "Written by",
+        "Posted by:",
+        "admin",
+        "March 20",
+        "262588213843476",
+        "brandon-peaktwo",
+        "https://x.example/ana",
+    ] {
+        assert_eq!(person_name(not_a_name), None, "{not_a_name}");
+    }
+}
+
+#[test]
+fn an_organization_is_the_author_only_when_no_person_is() {
+    let org = r#"<script type="application/ld+json">{"@type":"Article","headline":"Ferry","author":{"@type":"Organization","name":"Island Council"}}</script>"#;
+    let with_byline = page(
+        "https://x.example/a",
+        &format!(
+            "<html><head>{org}</head><body><h1>Ferry</h1><p>By Ines Calder</p>{BODY}</body></html>"
+        ),
+    );
+    assert_eq!(with_byline.author.unwrap().value, "Ines Calder");
+    let alone = page(
+        "https://x.example/a",
+        &format!("<html><head>{org}</head><body><h1>Ferry</h1>{BODY}</body></html>"),
+    );
+    assert_eq!(alone.author.unwrap().value, "Island Council");
 }
