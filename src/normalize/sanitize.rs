@@ -70,6 +70,12 @@ impl Sanitizer {
     /// Sanitized HTML, or `None` when nothing visible is left.
     #[must_use]
     pub fn html(&self, input: &str) -> Option<String> {
+        // Text with no markup, entity or no-break space comes out of the
+        // HTML parser unchanged: skip it.
+        if !input.contains(['<', '>', '&', '\u{a0}']) {
+            let text = xml_safe(input.trim());
+            return (!text.is_empty()).then_some(text);
+        }
         let clean = self.builder.clean(&xml_safe(input)).to_string();
         let clean = clean.trim();
         (!clean.is_empty()).then(|| clean.to_owned())
@@ -139,6 +145,22 @@ mod tests {
             "{out}"
         );
         assert_eq!(s.html("<script>only</script>"), None);
+    }
+
+    #[test]
+    fn plain_text_passes_unchanged_either_way() {
+        let s = Sanitizer::new(None);
+        for text in [
+            "Just words, \"quoted\" and 'single'.",
+            "  padded  ",
+            "tab\tand\nnewline",
+        ] {
+            assert_eq!(
+                s.html(text),
+                s.builder.clean(text).to_string().trim().to_owned().into(),
+                "{text}"
+            );
+        }
     }
 
     #[test]
