@@ -264,10 +264,13 @@ pub fn html(
     let body = if let Some(s) = &selectors.body {
         let parts: Vec<String> = root.select(&s.css).map(|e| e.inner_html()).collect();
         (!parts.is_empty()).then(|| found(parts.join("\n"), format!("selector {}", s.source)))
-    } else if selectors.remove.is_empty() {
-        readable_body(html, url)
     } else {
-        readable_body(&doc.html(), url)
+        let scored = if selectors.remove.is_empty() {
+            readable_body(html, url)
+        } else {
+            readable_body(&doc.html(), url)
+        };
+        container_body(&doc, scored)
     };
     let body = body.map(|b| {
         let skip: Vec<&str> = [
@@ -676,11 +679,59 @@ fn standfirst(doc: &Html) -> Option<Found<String>> {
 }
 
 /// The main content by readability scoring.
-fn readable_body(page: &str, url: &Url) -> Option<Found<String>> {
+/// The body by readability scoring, with its word count.
+fn readable_body(page: &str, url: &Url) -> Option<(Found<String>, usize)> {
     let mut readability = dom_smoothie::Readability::new(page, Some(url.as_str()), None).ok()?;
     let article = readability.parse().ok()?;
     let content = article.content.to_string();
-    (!content.trim().is_empty()).then(|| found(content, "readability"))
+    let words = article.text_content.split_whitespace().count();
+    (!content.trim().is_empty()).then(|| (found(content, "readability"), words))
+}
+
+/// Words of plain text in some HTML.
+fn word_count(html: &str) -> usize {
+    Html::parse_fragment(html)
+        .root_element()
+        .text()
+        .map(|t| t.split_whitespace().count())
+        .sum()
+}
+
+/// When scoring found little or nothing (a page whose text sits in many
+/// small blocks can fool it), the paragraphs of the page's own main
+/// container (`<article>`, `<main>`, `role=main`), if it holds clearly more.
+fn container_body(doc: &Html, scored: Option<(Found<String>, usize)>) -> Option<Found<String>> {
+    const ENOUGH: usize = 150;
+    let scored_words = scored.as_ref().map_or(0, |(_, words)| *words);
+    let scored = scored.map(|(body, _)| body);
+    if scored_words >= ENOUGH {
+        return scored;
+    }
+    let containers = sel("article, main, [role=main]");
+    let paragraphs = sel("p, h2, h3, h4, li, blockquote, pre");
+    let best = doc
+        .select(&containers)
+        .map(|c| {
+            let blocks: Vec<String> = c
+                .select(&paragraphs)
+                .filter(|p| {
+                    !in_furniture(*p)
+                        && !p
+                            .ancestors()
+                            .filter_map(ElementRef::wrap)
+                            .any(|a| paragraphs.matches(&a))
+                })
+                .map(|p| p.html())
+                .collect();
+            let html = blocks.join("\n");
+            (word_count(&html), html)
+        })
+        .max_by_key(|(words, _)| *words)?;
+    if best.0 >= ENOUGH.max(scored_words * 2) {
+        Some(found(best.1, "main container"))
+    } else {
+        scored
+    }
 }
 
 /// The body without blocks that only repeat a field extracted on its own

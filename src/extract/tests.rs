@@ -299,3 +299,24 @@ fn an_organization_is_the_author_only_when_no_person_is() {
     );
     assert_eq!(alone.author.unwrap().value, "Island Council");
 }
+
+#[test]
+fn the_main_container_when_scoring_finds_too_little() {
+    // Text spread over many short list items: scoring finds no good block.
+    let items: String = (0..40).map(|i| format!("<li>Step {i}: clean the lamp glass and check the wick before lighting it again.</li>")).collect();
+    let e = page(
+        "https://x.example/a",
+        &format!(
+            "<html><body><nav><a href=\"/\">Home</a></nav><main><h1>Lamp care</h1><ul>{items}</ul></main><footer>Footer text</footer></body></html>"
+        ),
+    );
+    let text = body_text(&e.body.unwrap().value);
+    assert!(
+        text.contains("Step 0: clean the lamp glass") && text.contains("Step 39"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Footer text") && !text.contains("Home"),
+        "{text}"
+    );
+}
