@@ -303,7 +303,10 @@ fn an_organization_is_the_author_only_when_no_person_is() {
 #[test]
 fn the_main_container_when_scoring_finds_too_little() {
     // Text spread over many short list items: scoring finds no good block.
-    let items: String = (0..40).map(|i| format!("<li>Step {i}: clean the lamp glass and check the wick before lighting it again.</li>")).collect();
+    let items: Vec<String> = (0..40)
+        .map(|i| format!("<li>Step {i}: clean the lamp glass and check the wick before lighting it again.</li>"))
+        .collect();
+    let items = items.concat();
     let e = page(
         "https://x.example/a",
         &format!(
