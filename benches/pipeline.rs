@@ -254,15 +254,17 @@ fn generate(n: usize, seed: u64) -> Corpus {
             77..88 => 2,
             _ => 3,
         };
-        let count = if rng.below(4) == 0 {
+        // About 65 items of ~3.7 KB a feed on average: ~240 MB at N = 1,000,
+        // the size of the peers' reference corpus.
+        let count = if rng.below(5) == 0 {
             rng.range(100, 200)
         } else {
-            rng.range(20, 80)
+            rng.range(20, 70)
         } as usize;
         let size = match rng.below(3) {
             0 => (300, 1200),
             1 => (1200, 5000),
-            _ => (4000, 20000),
+            _ => (4000, 11000),
         };
         let mut items = Vec::with_capacity(count);
         for i in 0..count {
