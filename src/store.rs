@@ -470,7 +470,25 @@ impl Store {
         sources: &[String],
         mut each: impl FnMut(StoredItem) -> bool,
     ) -> Result<(), StoreError> {
-        let names = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
+        // The wanted names go into an indexed temp table: an IN over a JSON
+        // list is re-scanned for every row, which made large outputs
+        // quadratic in the number of sources.
+        self.conn
+            .execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS wanted (name TEXT PRIMARY KEY); DELETE FROM temp.wanted;",
+            )
+            .map_err(query("preparing the source list"))?;
+        {
+            let mut insert = self
+                .conn
+                .prepare_cached("INSERT OR IGNORE INTO temp.wanted (name) VALUES (?1)")
+                .map_err(query("preparing the source list"))?;
+            for name in sources {
+                insert
+                    .execute([name])
+                    .map_err(query("filling the source list"))?;
+            }
+        }
         let mut items = self
             .conn
             .prepare_cached(
@@ -478,7 +496,7 @@ impl Store {
                         i.categories, i.credit, i.published, i.updated, i.date_source, i.image
                  FROM items i
                  WHERE EXISTS (SELECT 1 FROM item_sources s
-                               WHERE s.item_id = i.id AND s.source IN (SELECT value FROM json_each(?1)))
+                               WHERE s.item_id = i.id AND s.source IN temp.wanted)
                  ORDER BY i.published DESC, i.public_id",
             )
             .map_err(query("preparing item query"))?;
@@ -487,11 +505,11 @@ impl Store {
             .prepare_cached(
                 "SELECT s.name, s.location, s.title, s.site_link, s.feed_id, x.link
                  FROM item_sources x JOIN sources s ON s.name = x.source
-                 WHERE x.item_id = ?1 AND x.source IN (SELECT value FROM json_each(?2))
+                 WHERE x.item_id = ?1 AND x.source IN temp.wanted
                  ORDER BY x.first_seen, x.source",
             )
             .map_err(query("preparing attribution query"))?;
-        let mut rows = items.query([&names]).map_err(query("reading items"))?;
+        let mut rows = items.query([]).map_err(query("reading items"))?;
         while let Some(row) = rows.next().map_err(query("reading items"))? {
             let read = || -> rusqlite::Result<(i64, StoredItem)> {
                 let link: Option<String> = row.get(2)?;
@@ -521,7 +539,7 @@ impl Store {
             };
             let (id, mut item) = read().map_err(query("decoding item"))?;
             item.sources = attributions
-                .query_map(params![id, names], |r| {
+                .query_map([id], |r| {
                     Ok(Attribution {
                         name: r.get(0)?,
                         feed_url: r.get(1)?,
