@@ -1,17 +1,19 @@
 //! feedloom weaves many sources into a few clean feeds: it reads RSS, Atom
 //! and JSON feeds, normalizes every article (UTC dates, plain titles, safe
 //! HTML, canonical links, attribution), remembers them in a SQLite state
-//! file, and publishes merged RSS 2.0, Atom 1.0 and JSON Feed files.
+//! file, and publishes merged RSS 2.0, Atom 1.0 and JSON Feed files. It also
+//! scrapes sites without feeds and turns folders of saved articles into feeds.
 //!
 //! # Layout
 //! - [`config`]: `feeds.toml` into validated [`config::Settings`].
 //! - [`model`]: the nouns handed between stages ([`model::Article`], [`model::Fetched`]).
-//! - [`source`]: reading each source kind (HTTP or disk, charset, feed-rs).
+//! - [`source`]: reading each source kind: feeds (feed-rs), scraped pages,
+//!   folders of files; HTTP, charsets, robots.txt and per-host limits.
 //! - [`extract`]: article fields from HTML pages, text dumps and Markdown.
 //! - [`normalize`]: dates, links, sanitizing, filters, in one visible order.
 //! - [`store`]: the SQLite state: items, first-seen times, validators, health.
-//! - [`publish`]: RSS, Atom and JSON Feed writers and atomic file writes.
-//! - [`run`]: one cycle, [`run::run_once`].
+//! - [`publish`]: RSS, Atom, JSON Feed and OPML writers, streamed, with atomic file writes.
+//! - [`run`]: one cycle ([`run::run_once`]) and the daemon ([`run::daemon`]).
 //! - [`opml`]: OPML import and export.
 //! - [`schedule`]: when each source is next due, backoff.
 //! - [`serve`]: the output folder over HTTP; [`lock`]: one run at a time.

@@ -3,7 +3,7 @@
 //!
 //! Items stream from the store in chunks into one temp file per format, so
 //! memory stays bounded however many items an output holds; a file replaces
-//! the published one only if its bytes differ (see [`write`]).
+//! the published one only if its bytes differ (see [`mod@write`]).
 //!
 //! Output depends only on the stored items, never on the clock, so the same
 //! state gives the same bytes: feed-level dates are the newest item's.
