@@ -117,6 +117,7 @@ pub async fn fetch<S: std::hash::BuildHasher>(
         moved,
         ..
     } = listing;
+    let _slot = cpu_slot().await;
     let articles = tokio::task::spawn_blocking(move || normalize::normalize(entries, &owned, now))
         .await
         .map_err(|e| stopped(&source.name, &e))?;
@@ -128,6 +129,23 @@ pub async fn fetch<S: std::hash::BuildHasher>(
         listed,
         moved,
     })
+}
+
+/// One of twice as many parsing slots as there are cores. Fetches overlap
+/// freely, but parsing many more documents at once than there are cores
+/// only holds more of them in memory without finishing any sooner
+/// (measured at N = 1,000: peak memory 169 → 128 MB, the same wall time;
+/// one slot per core was 20% slower, the recording thread competing).
+async fn cpu_slot() -> tokio::sync::SemaphorePermit<'static> {
+    static SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        tokio::sync::Semaphore::new(
+            2 * std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        )
+    });
+    SLOTS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed")
 }
 
 fn stopped(name: &str, e: &tokio::task::JoinError) -> SourceError {
@@ -184,6 +202,7 @@ async fn read_feed(
         }
     };
     let (owned, limits) = (source.clone(), ctx.settings.limits);
+    let _slot = cpu_slot().await;
     let parsed = tokio::task::spawn_blocking(move || {
         feed::parse(&bytes, content_type.as_deref(), &base, &owned, &limits)
     })
