@@ -482,6 +482,24 @@ pub struct FilterFields<'a> {
     pub categories: &'a [String],
 }
 
+impl<'a> FilterFields<'a> {
+    /// The fields of an article a filter looks at.
+    #[must_use]
+    pub fn of(a: &'a crate::model::Article) -> Self {
+        Self {
+            title: &a.title,
+            content: a
+                .summary
+                .iter()
+                .chain(a.content.iter())
+                .map(String::as_str)
+                .collect(),
+            authors: &a.authors,
+            categories: &a.categories,
+        }
+    }
+}
+
 impl Filter {
     /// Whether the item passes this filter.
     #[must_use]

@@ -160,18 +160,7 @@ fn trusted_dates(mut a: Article, now: DateTime<Utc>) -> Article {
 }
 
 fn filtered(a: Article, source: &SourceConfig) -> Option<Article> {
-    let fields = FilterFields {
-        title: &a.title,
-        content: a
-            .summary
-            .iter()
-            .chain(a.content.iter())
-            .map(String::as_str)
-            .collect(),
-        authors: &a.authors,
-        categories: &a.categories,
-    };
-    source.filter.accepts(&fields).then_some(a)
+    source.filter.accepts(&FilterFields::of(&a)).then_some(a)
 }
 
 #[cfg(test)]

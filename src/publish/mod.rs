@@ -209,19 +209,7 @@ fn publish_output(
     let mut failure: Option<PublishError> = None;
     if !names.is_empty() {
         store.newest_items(&names, |item| {
-            let a = &item.article;
-            let fields = FilterFields {
-                title: &a.title,
-                content: a
-                    .summary
-                    .iter()
-                    .chain(a.content.iter())
-                    .map(String::as_str)
-                    .collect(),
-                authors: &a.authors,
-                categories: &a.categories,
-            };
-            if !output.filter.accepts(&fields) {
+            if !output.filter.accepts(&FilterFields::of(&item.article)) {
                 return count < output.max_items;
             }
             chunk.push(item);
