@@ -418,6 +418,26 @@ pub struct SourceConfig {
     pub filter: Filter,
 }
 
+impl SourceConfig {
+    /// A `feed` source with the defaults `feeds.toml` would give it (30
+    /// minute interval, UTC, no limit, no filter): for programs that build
+    /// a config in code, and for tests.
+    #[must_use]
+    pub fn feed(name: &str, location: Location) -> Self {
+        Self {
+            name: name.to_owned(),
+            kind: SourceKind::Feed,
+            location,
+            tags: Vec::new(),
+            interval: Duration::from_secs(30 * 60),
+            schedule: None,
+            timezone: Tz::UTC,
+            max_items: None,
+            filter: Filter::default(),
+        }
+    }
+}
+
 /// Include/exclude regexes on an item's fields.
 ///
 /// An item passes when it matches at least one `include` pattern (if any

@@ -65,19 +65,13 @@ pub fn backoff(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Filter, Location, SourceKind};
+    use crate::config::Location;
 
     fn source(interval: u64, schedule: Option<&str>) -> SourceConfig {
         SourceConfig {
-            name: "s".into(),
-            kind: SourceKind::Feed,
-            location: Location::Path("/x".into()),
-            tags: vec![],
             interval: Duration::from_secs(interval),
             schedule: schedule.map(|s| s.parse().unwrap()),
-            timezone: chrono_tz::Tz::UTC,
-            max_items: None,
-            filter: Filter::default(),
+            ..SourceConfig::feed("s", Location::Path("/x".into()))
         }
     }
 

@@ -912,20 +912,16 @@ fn apply_retention(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Filter, SourceKind};
+
     use std::time::Duration;
 
     fn source(name: &str) -> SourceConfig {
         SourceConfig {
-            name: name.into(),
-            kind: SourceKind::Feed,
-            location: Location::Url(Url::parse(&format!("https://{name}.example/feed")).unwrap()),
-            tags: vec![],
             interval: Duration::from_mins(10),
-            schedule: None,
-            timezone: chrono_tz::Tz::UTC,
-            max_items: None,
-            filter: Filter::default(),
+            ..SourceConfig::feed(
+                name,
+                Location::Url(Url::parse(&format!("https://{name}.example/feed")).unwrap()),
+            )
         }
     }
 

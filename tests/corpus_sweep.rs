@@ -5,10 +5,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use chrono::Utc;
-use feedloom::config::{Filter, Limits, Location, SourceConfig, SourceKind};
+use feedloom::config::{Limits, Location, SourceConfig};
 use url::Url;
 
 fn corpus() -> Option<PathBuf> {
@@ -49,17 +48,7 @@ fn corpus_sweep_never_panics() {
     };
     let mut paths = Vec::new();
     files(&dir, &mut paths);
-    let source = SourceConfig {
-        name: "corpus".into(),
-        kind: SourceKind::Feed,
-        location: Location::Path(dir.clone()),
-        tags: vec![],
-        interval: Duration::from_mins(1),
-        schedule: None,
-        timezone: chrono_tz::Tz::UTC,
-        max_items: None,
-        filter: Filter::default(),
-    };
+    let source = SourceConfig::feed("corpus", Location::Path(dir.clone()));
     let now = Utc::now();
     let (mut read, mut items, mut panics) = (0usize, 0usize, Vec::new());
     let mut failures: BTreeMap<String, usize> = BTreeMap::new();
@@ -111,17 +100,7 @@ fn dates_agree_with_feed_rs_expected_results() {
     }
     let mut expected_files = Vec::new();
     files(&expected_dir, &mut expected_files);
-    let source = SourceConfig {
-        name: "diff".into(),
-        kind: SourceKind::Feed,
-        location: Location::Path(root.clone()),
-        tags: vec![],
-        interval: Duration::from_mins(1),
-        schedule: None,
-        timezone: chrono_tz::Tz::UTC,
-        max_items: None,
-        filter: Filter::default(),
-    };
+    let source = SourceConfig::feed("diff", Location::Path(root.clone()));
     let (mut compared, mut differ) = (0usize, Vec::new());
     for expected_path in expected_files
         .iter()

@@ -166,21 +166,10 @@ fn filtered(a: Article, source: &SourceConfig) -> Option<Article> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Filter, Location, SourceKind};
-    use std::time::Duration;
+    use crate::config::Location;
 
     fn source() -> SourceConfig {
-        SourceConfig {
-            name: "s".into(),
-            kind: SourceKind::Feed,
-            location: Location::Path("/x".into()),
-            tags: vec![],
-            interval: Duration::from_mins(1),
-            schedule: None,
-            timezone: chrono_tz::Tz::UTC,
-            max_items: None,
-            filter: Filter::default(),
-        }
+        SourceConfig::feed("s", Location::Path("/x".into()))
     }
 
     fn raw(title: &str, link: Option<&str>) -> RawEntry {

@@ -427,17 +427,7 @@ mod tests {
 
     #[test]
     fn empty_feeds_and_unknown_text_types_are_read() {
-        let source = crate::config::SourceConfig {
-            name: "t".into(),
-            kind: crate::config::SourceKind::Feed,
-            location: crate::config::Location::Path("/t".into()),
-            tags: vec![],
-            interval: std::time::Duration::from_mins(1),
-            schedule: None,
-            timezone: chrono_tz::Tz::UTC,
-            max_items: None,
-            filter: crate::config::Filter::default(),
-        };
+        let source = source();
         let url = Url::parse("https://ex.org/feed").unwrap();
         let (_, entries) = parse(
             b"<!-- x -->\n<rss version=\"0.92\">\n</rss>",
@@ -465,17 +455,7 @@ mod tests {
     }
 
     fn source() -> crate::config::SourceConfig {
-        crate::config::SourceConfig {
-            name: "t".into(),
-            kind: crate::config::SourceKind::Feed,
-            location: crate::config::Location::Path("/t".into()),
-            tags: vec![],
-            interval: std::time::Duration::from_mins(1),
-            schedule: None,
-            timezone: chrono_tz::Tz::UTC,
-            max_items: None,
-            filter: crate::config::Filter::default(),
-        }
+        crate::config::SourceConfig::feed("t", crate::config::Location::Path("/t".into()))
     }
 
     fn read(doc: &str, limits: &Limits) -> Result<Vec<RawEntry>, String> {
