@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Project, fixture, round_trip, serve};
+use common::{Project, fixture, round_trip, serve, serve_kitchen_and_almanac};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -43,20 +43,7 @@ fn titles(project: &Project) -> Vec<String> {
 #[tokio::test]
 async fn a_failing_source_keeps_its_earlier_items() {
     let server = MockServer::start().await;
-    serve(
-        &server,
-        "/kitchen.json",
-        fixture("feeds/feed.json"),
-        "application/feed+json",
-    )
-    .await;
-    serve(
-        &server,
-        "/almanac.rdf",
-        fixture("feeds/rdf.rdf"),
-        "application/rdf+xml",
-    )
-    .await;
+    serve_kitchen_and_almanac(&server).await;
     let project = Project::new(&two_sources(&server.uri(), ""));
     let first = project.feedloom(&["run"]);
     assert_eq!(first.code, 0, "{first:?}");
@@ -159,20 +146,7 @@ path = "no/such/feed.xml"
 #[tokio::test]
 async fn only_due_sources_are_fetched() {
     let server = MockServer::start().await;
-    serve(
-        &server,
-        "/kitchen.json",
-        fixture("feeds/feed.json"),
-        "application/feed+json",
-    )
-    .await;
-    serve(
-        &server,
-        "/almanac.rdf",
-        fixture("feeds/rdf.rdf"),
-        "application/rdf+xml",
-    )
-    .await;
+    serve_kitchen_and_almanac(&server).await;
     let project = Project::new(&two_sources(&server.uri(), ""));
     assert_eq!(project.feedloom(&["run"]).code, 0);
     let requests = server.received_requests().await.unwrap().len();

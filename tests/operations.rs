@@ -7,7 +7,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Project, fixture, round_trip, serve};
+use common::{Project, fixture, round_trip, serve, serve_kitchen_and_almanac};
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -77,20 +77,7 @@ fn no_temp_files(project: &Project) {
 #[tokio::test]
 async fn daemon_fetches_on_schedule_and_stops_on_sigterm() {
     let server = MockServer::start().await;
-    serve(
-        &server,
-        "/kitchen.json",
-        fixture("feeds/feed.json"),
-        "application/feed+json",
-    )
-    .await;
-    serve(
-        &server,
-        "/almanac.rdf",
-        fixture("feeds/rdf.rdf"),
-        "application/rdf+xml",
-    )
-    .await;
+    serve_kitchen_and_almanac(&server).await;
     let base = server.uri();
     let project = Project::new(&format!(
         "[settings]\ninterval = \"1s\"\n\n[[output]]\nname = \"all\"\n\n[[source]]\nname = \"Kitchen\"\nurl = \"{base}/kitchen.json\"\n\n[[source]]\nname = \"Almanac\"\nurl = \"{base}/almanac.rdf\"\ninterval = \"2s\"\n"
@@ -384,20 +371,7 @@ fn free_port() -> u16 {
 #[tokio::test]
 async fn serve_answers_conditional_requests_and_newsboat_subscribes() {
     let server = MockServer::start().await;
-    serve(
-        &server,
-        "/kitchen.json",
-        fixture("feeds/feed.json"),
-        "application/feed+json",
-    )
-    .await;
-    serve(
-        &server,
-        "/almanac.rdf",
-        fixture("feeds/rdf.rdf"),
-        "application/rdf+xml",
-    )
-    .await;
+    serve_kitchen_and_almanac(&server).await;
     let base = server.uri();
     let project = Project::new(&format!(
         "[[output]]\nname = \"all\"\nformats = [\"rss\", \"atom\", \"json\", \"opml\"]\n\n[[source]]\nname = \"Kitchen\"\nurl = \"{base}/kitchen.json\"\n\n[[source]]\nname = \"Almanac\"\nurl = \"{base}/almanac.rdf\"\n"

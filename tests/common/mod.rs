@@ -43,6 +43,24 @@ pub async fn serve(server: &MockServer, route: &str, body: Vec<u8>, content_type
         .await;
 }
 
+/// Two good feeds many tests start from: JSON Kitchen and the RDF Almanac.
+pub async fn serve_kitchen_and_almanac(server: &MockServer) {
+    serve(
+        server,
+        "/kitchen.json",
+        fixture("feeds/feed.json"),
+        "application/feed+json",
+    )
+    .await;
+    serve(
+        server,
+        "/almanac.rdf",
+        fixture("feeds/rdf.rdf"),
+        "application/rdf+xml",
+    )
+    .await;
+}
+
 /// A temp folder holding a feeds.toml; outputs and state go beside it.
 pub struct Project {
     pub dir: tempfile::TempDir,
