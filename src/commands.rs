@@ -298,7 +298,8 @@ pub(crate) fn check_source(config_path: &Path, name: &str) -> anyhow::Result<Exi
             names.join(", ")
         );
     };
-    let client = feedloom::source::http::client(&settings).context("setting up the HTTP client")?;
+    let client =
+        feedloom::source::http::Client::new(&settings).context("setting up the HTTP client")?;
     let politeness = feedloom::source::polite::Politeness::default();
     let ctx = feedloom::source::Context {
         client: &client,

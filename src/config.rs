@@ -59,6 +59,7 @@ struct RawSettings {
     connect_timeout: Option<Spanned<String>>,
     per_host: Option<Spanned<i64>>,
     max_backoff: Option<Spanned<String>>,
+    allow_private: Option<bool>,
     retention: Option<RawRetention>,
 }
 
@@ -104,6 +105,7 @@ struct RawSource {
     select: Option<Spanned<RawSelect>>,
     article: Option<RawArticle>,
     delay: Option<Spanned<String>>,
+    follow_hosts: Option<Vec<Spanned<String>>>,
     // kind = "files"
     pattern: Option<Spanned<String>>,
     recursive: Option<bool>,
@@ -172,6 +174,10 @@ pub struct Settings {
     pub per_host: usize,
     /// The longest a failing source waits before it is tried again.
     pub max_backoff: Duration,
+    /// Whether any source may fetch loopback, private and link-local
+    /// addresses (an intranet aggregator). Off, only a source whose own
+    /// configured URL is on such a host may reach that host.
+    pub allow_private: bool,
     /// Largest response body accepted, in bytes (after decompression).
     pub max_response_size: u64,
     /// Limits on what one document may hold.
@@ -312,6 +318,15 @@ impl fmt::Display for Location {
 }
 
 impl Location {
+    /// The URL, for a source fetched over HTTP(S).
+    #[must_use]
+    pub fn url(&self) -> Option<&Url> {
+        match self {
+            Location::Url(u) => Some(u),
+            Location::Path(_) => None,
+        }
+    }
+
     /// The location as a URL: itself, or `file://` for a path. Used as the
     /// base for relative links and as the attribution's feed URL.
     #[must_use]
@@ -382,6 +397,9 @@ pub struct ScrapeConfig {
     pub article: Option<PageSelectors>,
     /// Least time between two requests of this source to its site.
     pub delay: Duration,
+    /// Hosts besides the listing's own site whose article links are
+    /// followed (`cdn.example.net`), lower-cased.
+    pub follow_hosts: Vec<String>,
 }
 
 /// What a `files` source needs beyond its folder.
@@ -834,6 +852,7 @@ impl Validator<'_> {
             concurrency,
             per_host,
             max_backoff,
+            allow_private: s.allow_private.unwrap_or(false),
             max_response_size,
             limits,
             public_url,
@@ -957,8 +976,9 @@ impl Validator<'_> {
     /// The kind-specific part of a source, with its keys checked against the kind.
     fn kind(&mut self, r: &RawSource, name: &str) -> Option<SourceKind> {
         let kind = r.kind.as_ref().map_or("feed", |k| k.get_ref().as_str());
-        let misplaced: [(&str, bool, &str); 6] = [
+        let misplaced: [(&str, bool, &str); 7] = [
             ("select", r.select.is_some(), "scrape"),
+            ("follow_hosts", r.follow_hosts.is_some(), "scrape"),
             ("article", r.article.is_some(), "scrape"),
             ("delay", r.delay.is_some(), "scrape"),
             ("pattern", r.pattern.is_some(), "files"),
@@ -1072,10 +1092,32 @@ impl Validator<'_> {
                 }
             },
         };
+        let follow_hosts = r
+            .follow_hosts
+            .iter()
+            .flatten()
+            .filter_map(|h| {
+                let host = h.get_ref().trim().trim_end_matches('.').to_ascii_lowercase();
+                if host.is_empty() || host.contains(['/', ':', '@', ' ']) {
+                    self.problem(
+                        h,
+                        "source.follow_hosts",
+                        format_args!(
+                            "`{}` is not a host name; write just the host, e.g. \"cdn.example.net\"",
+                            h.get_ref()
+                        ),
+                    );
+                    None
+                } else {
+                    Some(host)
+                }
+            })
+            .collect();
         Some(ScrapeConfig {
             select,
             article,
             delay,
+            follow_hosts,
         })
     }
 

@@ -120,6 +120,27 @@ pub enum SourceError {
         /// What the parser reported.
         message: String,
     },
+    /// The host policy refuses an address: a private or loopback address,
+    /// a link to another site, or a scheme other than http(s).
+    #[error("source `{source_name}`: refused to fetch {url}: {reason}")]
+    Refused {
+        /// The source's name.
+        source_name: String,
+        /// The address refused.
+        url: String,
+        /// Which rule refused it, and how to allow it where that is possible.
+        reason: String,
+    },
+    /// Reading the source panicked: a bug, confined to this source.
+    #[error(
+        "source `{source_name}`: reading it failed unexpectedly ({message}); please report this"
+    )]
+    Crashed {
+        /// The source's name.
+        source_name: String,
+        /// The panic message.
+        message: String,
+    },
 }
 
 /// A failure of the SQLite state file.

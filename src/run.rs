@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -181,7 +181,8 @@ pub async fn cycle(
     // stored (first-seen times, attempts) is in whole seconds.
     let precise = Utc::now();
     let now: DateTime<Utc> = precise.trunc_subsecs(0);
-    let client = source::http::client(settings).map_err(|e| RunError::Client(e.to_string()))?;
+    let client =
+        source::http::Client::new(settings).map_err(|e| RunError::Client(e.to_string()))?;
     let politeness = source::polite::Politeness::new(settings.per_host);
     let ctx = source::Context {
         client: &client,
@@ -227,7 +228,10 @@ pub async fn cycle(
         .map(|(index, src, reading, validators, failures, known)| {
             let ctx = &ctx;
             async move {
-                let fetch = source::fetch(ctx, &reading, &validators, &known);
+                // A panic on one source's data fails that source, never the run.
+                let fetch = std::panic::AssertUnwindSafe(source::fetch(ctx, &reading, &validators, &known))
+                    .catch_unwind()
+                    .map(|r| r.unwrap_or_else(|panic| Err(crashed(&reading.name, panic.as_ref()))));
                 let result = tokio::select! {
                     r = fetch => Some(r),
                     () = async { cancel.cancelled().await; tokio::time::sleep(STOP_GRACE).await } => None,
@@ -342,17 +346,18 @@ fn record(
                 SourceError::RetryLater {
                     retry_after, url, ..
                 } => {
-                    store.record_failure(src, &message, failed(*retry_after))?;
+                    // A server may ask for a pause, never for longer than
+                    // the longest backoff (a huge value would hold the host
+                    // for ever).
+                    let retry_after = retry_after.map(|r| r.min(settings.max_backoff));
+                    store.record_failure(src, &message, failed(retry_after))?;
                     if let (Some(wait), Some(host)) = (
                         retry_after,
                         Url::parse(url)
                             .ok()
                             .and_then(|u| u.host_str().map(str::to_owned)),
                     ) {
-                        store.block_host(
-                            &host,
-                            now + chrono::TimeDelta::from_std(*wait).unwrap_or_default(),
-                        )?;
+                        store.block_host(&host, schedule::later(now, wait))?;
                     }
                 }
                 SourceError::Gone { .. } => {
@@ -364,6 +369,19 @@ fn record(
             Outcome::Failed(message)
         }
     })
+}
+
+/// The error for a source whose reading panicked.
+fn crashed(name: &str, panic: &(dyn std::any::Any + Send)) -> SourceError {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned());
+    SourceError::Crashed {
+        source_name: name.to_owned(),
+        message,
+    }
 }
 
 /// An error and its causes on one line.
@@ -460,7 +478,7 @@ pub async fn daemon(
 
 /// The earliest time any enabled source falls due.
 fn next_wake(settings: &Settings, store: &Store) -> Result<DateTime<Utc>, RunError> {
-    let mut wake = Utc::now() + chrono::TimeDelta::from_std(MAX_SLEEP).unwrap_or_default();
+    let mut wake = schedule::later(Utc::now(), MAX_SLEEP);
     for src in &settings.sources {
         let state = store.source_state(src)?;
         if state.disabled.is_some() {

@@ -26,6 +26,25 @@ fn delta(d: Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
+/// `now + wait`, saturating at the latest instant chrono can hold: waits
+/// come from the config and from servers (`Retry-After`), and no value of
+/// either may panic the scheduler.
+#[must_use]
+pub fn later(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    now.checked_add_signed(delta(wait))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `d × factor`, saturating at [`Duration::MAX`] (and 0 for a factor that is
+/// not a positive number): `Duration::mul_f64` panics on overflow.
+fn scaled(d: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(if factor > 0.0 {
+        Duration::MAX
+    } else {
+        Duration::ZERO
+    })
+}
+
 /// When a source that just succeeded is next due.
 #[must_use]
 pub fn next_due(source: &SourceConfig, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -34,17 +53,17 @@ pub fn next_due(source: &SourceConfig, now: DateTime<Utc>) -> DateTime<Utc> {
     {
         return next;
     }
-    let jitter = source
-        .interval
-        .mul_f64(0.05)
-        .min(MAX_JITTER)
-        .mul_f64(fraction(&source.name, now));
-    now + delta(source.interval + jitter)
+    let jitter = scaled(
+        scaled(source.interval, 0.05).min(MAX_JITTER),
+        fraction(&source.name, now),
+    );
+    later(now, source.interval.saturating_add(jitter))
 }
 
 /// When a source that has now failed `failures` times in a row is next due:
 /// its interval doubled per failure (±10% jitter), at most `cap`, and never
-/// before `retry_after` from now.
+/// before `retry_after` from now, which is itself held to `cap`: a server
+/// may ask for a pause, not for a source to be dropped for centuries.
 #[must_use]
 pub fn backoff(
     source: &SourceConfig,
@@ -54,12 +73,10 @@ pub fn backoff(
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
     let factor = 2f64.powi(i32::try_from(failures.min(30)).unwrap_or(30));
-    let wait = source.interval.mul_f64(factor).min(cap);
-    let wait = wait
-        .mul_f64(0.9 + 0.2 * fraction(&source.name, now))
-        .min(cap);
-    let wait = retry_after.map_or(wait, |r| wait.max(r));
-    now + delta(wait)
+    let wait = scaled(source.interval, factor).min(cap);
+    let wait = scaled(wait, 0.9 + 0.2 * fraction(&source.name, now)).min(cap);
+    let wait = retry_after.map_or(wait, |r| wait.max(r.min(cap)));
+    later(now, wait)
 }
 
 #[cfg(test)]
@@ -112,5 +129,28 @@ mod tests {
         assert!(waits[7] <= 3600, "{waits:?}");
         let after = backoff(&s, 1, cap, Some(Duration::from_secs(900)), now);
         assert_eq!((after - now).num_seconds(), 900);
+        let absurd = backoff(&s, 1, cap, Some(Duration::MAX), now);
+        assert_eq!(
+            absurd - now,
+            TimeDelta::hours(1),
+            "Retry-After is held to the cap"
+        );
+    }
+
+    #[test]
+    fn the_largest_values_saturate_instead_of_panicking() {
+        let huge = SourceConfig {
+            interval: Duration::MAX,
+            ..source(1, None)
+        };
+        for now in [t("2026-03-01T10:00:00Z"), DateTime::<Utc>::MAX_UTC] {
+            assert_eq!(next_due(&huge, now), DateTime::<Utc>::MAX_UTC);
+            let due = backoff(&huge, u32::MAX, Duration::MAX, Some(Duration::MAX), now);
+            assert_eq!(due, DateTime::<Utc>::MAX_UTC);
+        }
+        assert_eq!(
+            later(DateTime::<Utc>::MIN_UTC, Duration::ZERO),
+            DateTime::<Utc>::MIN_UTC
+        );
     }
 }

@@ -12,6 +12,7 @@ use reqwest::header::{
 };
 use url::Url;
 
+use super::policy;
 use crate::config::Settings;
 use crate::error::SourceError;
 use crate::model::Validators;
@@ -42,18 +43,49 @@ pub enum Response {
     },
 }
 
-/// Builds the one client every fetch shares. Redirects are followed by
-/// [`get`] itself.
-///
-/// # Errors
-/// When the TLS backend cannot be set up.
-pub fn client(settings: &Settings) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .user_agent(settings.user_agent.clone())
-        .timeout(settings.timeout)
-        .connect_timeout(settings.connect_timeout.min(settings.timeout))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+/// The HTTP clients every fetch of a run shares: one that may connect
+/// anywhere, for a source's own configured host (and for every host with
+/// `allow_private`), and one whose resolver keeps only public addresses,
+/// for everything else. Redirects are followed by [`get`] itself, so each
+/// hop picks its client and is checked again.
+#[derive(Debug, Clone)]
+pub struct Client {
+    anywhere: reqwest::Client,
+    public_only: reqwest::Client,
+    allow_private: bool,
+}
+
+impl Client {
+    /// Builds the clients from the settings.
+    ///
+    /// # Errors
+    /// When the TLS backend cannot be set up.
+    pub fn new(settings: &Settings) -> reqwest::Result<Self> {
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(settings.user_agent.clone())
+                .timeout(settings.timeout)
+                .connect_timeout(settings.connect_timeout.min(settings.timeout))
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        Ok(Self {
+            anywhere: builder().build()?,
+            public_only: builder()
+                .dns_resolver(std::sync::Arc::new(policy::PublicOnly))
+                .build()?,
+            allow_private: settings.allow_private,
+        })
+    }
+}
+
+/// One fetch: for which source, and the URL that source is configured
+/// with (its host may be private; every other host must be public).
+#[derive(Debug, Clone, Copy)]
+pub struct Fetch<'a> {
+    /// The source's name, for messages.
+    pub source_name: &'a str,
+    /// The source's configured URL (`None` for sources read from disk).
+    pub own: Option<&'a Url>,
 }
 
 /// The causes of a reqwest error on one line ("a: b: c"). reqwest's own
@@ -75,17 +107,23 @@ fn chain(e: &reqwest::Error) -> String {
     }
 }
 
-/// `Retry-After` as seconds or an HTTP date.
-fn retry_after(value: &str) -> Option<Duration> {
+/// `Retry-After` as seconds or an HTTP date, as a wait from `now`. Whole
+/// numbers too large for any clock saturate (the caller holds the wait to
+/// `max_backoff`); a date in the past means no wait; anything else is not a
+/// `Retry-After` at all, logged and treated as absent.
+#[must_use]
+pub fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
+    if let Ok(when) = httpdate::parse_http_date(value) {
+        return Some(when.duration_since(now).unwrap_or_default());
+    }
+    tracing::warn!(value = %value.chars().take(80).collect::<String>(), "Ignoring a Retry-After header that is neither seconds nor an HTTP date.");
+    None
 }
 
 /// GETs `url`, sending the stored validators, following up to
@@ -95,12 +133,13 @@ fn retry_after(value: &str) -> Option<Duration> {
 /// A [`SourceError`] naming the source and URL on network failure, an error
 /// status, a redirect loop, or a body over the limit.
 pub async fn get(
-    client: &reqwest::Client,
-    source_name: &str,
+    client: &Client,
+    fetch: Fetch<'_>,
     url: &Url,
     validators: &Validators,
     max_size: u64,
 ) -> Result<Response, SourceError> {
+    let source_name = fetch.source_name;
     let http_error = |at: &Url, e: &reqwest::Error| SourceError::Http {
         source_name: source_name.to_owned(),
         url: at.to_string(),
@@ -114,7 +153,21 @@ pub async fn get(
     let mut visited = HashSet::from([url.clone()]);
     let mut all_permanent = true;
     let mut response = loop {
-        let mut request = client.get(current.clone());
+        // Every hop is checked on its own: a redirect may lead anywhere.
+        let trusted = client.allow_private || policy::same_host(fetch.own, &current);
+        if let Some(reason) = policy::refusal(&current, trusted) {
+            return Err(SourceError::Refused {
+                source_name: source_name.to_owned(),
+                url: current.to_string(),
+                reason,
+            });
+        }
+        let chosen = if trusted {
+            &client.anywhere
+        } else {
+            &client.public_only
+        };
+        let mut request = chosen.get(current.clone());
         if let Some(etag) = &validators.etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
@@ -169,7 +222,7 @@ pub async fn get(
                 .headers()
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(retry_after),
+                .and_then(|v| retry_after(v, std::time::SystemTime::now())),
         });
     }
     if status == StatusCode::GONE {
@@ -232,13 +285,29 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {
-        assert_eq!(retry_after("120"), Some(Duration::from_secs(120)));
-        let later = std::time::SystemTime::now() + Duration::from_secs(3600);
-        let d = retry_after(&httpdate::fmt_http_date(later)).unwrap();
+        let now = std::time::SystemTime::now();
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        let later = now + Duration::from_secs(3600);
+        let d = retry_after(&httpdate::fmt_http_date(later), now).unwrap();
         assert!(
             d > Duration::from_secs(3500) && d <= Duration::from_secs(3600),
             "{d:?}"
         );
-        assert_eq!(retry_after("soon"), None);
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-5", now), None);
+    }
+
+    #[test]
+    fn absurd_retry_after_values_saturate_and_past_dates_mean_now() {
+        let now = std::time::SystemTime::now();
+        for huge in [
+            "9999999999999",
+            "18446744073709551615",
+            "99999999999999999999999999",
+        ] {
+            assert!(retry_after(huge, now).unwrap() >= Duration::from_secs(9_999_999_999_999));
+        }
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(3600));
+        assert_eq!(retry_after(&past, now), Some(Duration::ZERO));
     }
 }

@@ -7,6 +7,7 @@ pub mod decode;
 pub mod feed;
 pub mod files;
 pub mod http;
+pub mod policy;
 pub mod polite;
 pub mod scrape;
 
@@ -20,8 +21,8 @@ use chrono::{DateTime, Utc};
 
 /// What every fetch of one run shares.
 pub struct Context<'a> {
-    /// The one HTTP client.
-    pub client: &'a reqwest::Client,
+    /// The HTTP clients.
+    pub client: &'a http::Client,
     /// The validated config.
     pub settings: &'a Settings,
     /// Per-host limits and robots.txt.
@@ -166,7 +167,10 @@ async fn read_feed(
             let _permit = ctx.politeness.permit(url).await;
             match http::get(
                 ctx.client,
-                &source.name,
+                http::Fetch {
+                    source_name: &source.name,
+                    own: Some(url),
+                },
                 url,
                 validators,
                 ctx.settings.max_response_size,

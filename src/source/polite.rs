@@ -71,16 +71,20 @@ impl Politeness {
 
     /// Whether the site's robots.txt lets feedloom read `url`. A missing or
     /// unreadable robots.txt allows everything, as crawlers agree.
-    pub async fn allowed(&self, client: &reqwest::Client, url: &Url) -> bool {
+    pub async fn allowed(&self, client: &http::Client, fetch: http::Fetch<'_>, url: &Url) -> bool {
         let key = origin(url);
         let mut cache = self.robots.lock().await;
         if !cache.contains_key(&key) {
             let robot = match url.join("/robots.txt") {
                 Ok(robots_url) => {
                     let _permit = self.permit(&robots_url).await;
+                    let fetch = http::Fetch {
+                        source_name: "robots.txt",
+                        ..fetch
+                    };
                     match http::get(
                         client,
-                        "robots.txt",
+                        fetch,
                         &robots_url,
                         &Validators::default(),
                         MAX_ROBOTS_BYTES,
@@ -122,7 +126,10 @@ impl Pacer {
     /// Waits until `delay` has passed since the previous request.
     pub async fn wait(&mut self) {
         if let Some(last) = self.last {
-            let due = last + self.delay;
+            // `delay` is configured: saturate rather than panic on a huge one.
+            let due = last
+                .checked_add(self.delay)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
             if due > Instant::now() {
                 tokio::time::sleep_until(due.into()).await;
             }

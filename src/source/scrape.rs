@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use scraper::{ElementRef, Html};
 use url::Url;
 
-use super::{Context, Listing, Read, decode, http, polite::Pacer};
+use super::{Context, Listing, Read, decode, http, policy, polite::Pacer};
 use crate::config::{ScrapeConfig, SourceConfig};
 use crate::error::SourceError;
 use crate::extract::{self, FieldSelector};
@@ -80,7 +80,13 @@ pub(super) async fn read<S: std::hash::BuildHasher>(
             meta = site_meta(&html, &final_url);
         }
         listed.extend(items);
-        page_url = next;
+        page_url = next.filter(|n| {
+            let follow = policy::same_site(&start, n, &config.follow_hosts);
+            if !follow {
+                notes.push(format!("not following the next-page link {n}: it is on another site (add its host to `follow_hosts` to follow it)"));
+            }
+            follow
+        });
     }
 
     let mut listing = Listing {
@@ -92,7 +98,7 @@ pub(super) async fn read<S: std::hash::BuildHasher>(
     let mut seen = HashSet::new();
     for item in listed {
         let Some(link) = item.link.clone() else {
-            notes.push("an item has no link; it is skipped".to_owned());
+            notes.push("an item has no http(s) link; it is skipped".to_owned());
             continue;
         };
         let canonical = link::canonical(link.clone());
@@ -102,6 +108,15 @@ pub(super) async fn read<S: std::hash::BuildHasher>(
         match &config.article {
             Some(_) if known.contains(canonical.as_str()) => {
                 listing.unchanged.push(format!("link:{canonical}"));
+            }
+            // Links to other sites are published as links, never fetched:
+            // a listing must not make feedloom read pages it was not
+            // pointed at (an intranet, another port, a metadata address).
+            Some(_) if !policy::same_site(&start, &link, &config.follow_hosts) => {
+                notes.push(format!(
+                    "not following {link}: it is on another site than the listing (add its host to `follow_hosts` to follow it)"
+                ));
+                listing.entries.push(entry(&item, None, link, &start));
             }
             Some(selectors) => {
                 match get_page(ctx, source, &link, &Validators::default(), &mut pacer).await {
@@ -120,6 +135,10 @@ pub(super) async fn read<S: std::hash::BuildHasher>(
                     }
                     Ok(None) => {}
                     Err(e @ SourceError::Robots { .. }) => return Err(e),
+                    Err(e @ SourceError::Refused { .. }) => {
+                        notes.push(format!("not following a link: {e}"));
+                        listing.entries.push(entry(&item, None, link, &start));
+                    }
                     Err(e) => notes.push(format!("skipped an article that could not be read: {e}")),
                 }
             }
@@ -139,7 +158,11 @@ async fn get_page(
     validators: &Validators,
     pacer: &mut Pacer,
 ) -> Result<Option<(String, Url, Validators)>, SourceError> {
-    if !ctx.politeness.allowed(ctx.client, url).await {
+    let fetch = http::Fetch {
+        source_name: &source.name,
+        own: source.location.url(),
+    };
+    if !ctx.politeness.allowed(ctx.client, fetch, url).await {
         return Err(SourceError::Robots {
             source_name: source.name.clone(),
             url: url.to_string(),
@@ -149,7 +172,7 @@ async fn get_page(
     let _permit = ctx.politeness.permit(url).await;
     match http::get(
         ctx.client,
-        &source.name,
+        fetch,
         url,
         validators,
         ctx.settings.max_response_size,
@@ -233,7 +256,11 @@ fn parse_listing(
             };
             let title = pick(s.title.as_ref(), &mut hits[1]);
             Listed {
-                link: link_text.and_then(|l| link::resolve(&l, Some(url))),
+                // Only web links are items: `file:`, `javascript:` and the
+                // like are neither fetched nor published.
+                link: link_text
+                    .and_then(|l| link::resolve(&l, Some(url)))
+                    .filter(|l| matches!(l.scheme(), "http" | "https")),
                 title,
                 link_text: LINK_TEXT.text_in(item),
                 date: pick(s.date.as_ref(), &mut hits[2]).and_then(|d| {
