@@ -1,7 +1,6 @@
 //! The commands behind `feedloom`'s subcommands: each loads what it
 //! needs, calls the library and prints for a person (or as JSON).
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -17,6 +16,7 @@ pub(crate) const EXIT_LOCKED: u8 = 4;
 /// `feedloom run`: one cycle, then publish; a progress bar on a terminal.
 pub(crate) fn run(config_path: &Path, all: bool, show_progress: bool) -> anyhow::Result<ExitCode> {
     let settings = config::load(config_path)?;
+    warn_about(&settings);
     let _lock = feedloom::lock::acquire(&settings.state_file)?;
     let bar = show_progress.then(|| {
         let bar = indicatif::ProgressBar::new(settings.sources.len() as u64);
@@ -51,6 +51,7 @@ pub(crate) fn run(config_path: &Path, all: bool, show_progress: bool) -> anyhow:
         });
         feedloom::run::run_with(&settings, RunOptions { all }, &cancel, &progress).await
     });
+    runtime.shutdown_timeout(SHUTDOWN_WAIT);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -86,19 +87,24 @@ pub(crate) fn run(config_path: &Path, all: bool, show_progress: bool) -> anyhow:
 }
 
 /// `feedloom daemon`: cycles until SIGINT/SIGTERM; SIGHUP reloads.
-pub(crate) fn daemon(config_path: &Path, serve: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
+pub(crate) fn daemon(config_path: &Path, serve: Option<&str>) -> anyhow::Result<ExitCode> {
     let settings = config::load(config_path)?;
     let _lock = feedloom::lock::acquire(&settings.state_file)?;
     let runtime = runtime()?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let signals = Signals::default();
         watch_signals(&signals)?;
         let server = serve.map(|addr| {
-            tokio::spawn(feedloom::serve::serve(
-                settings.output_dir.clone(),
-                addr,
+            let (folder, addr, stop) = (
+                feedloom::serve::Folder::of(&settings),
+                addr.to_owned(),
                 signals.stop.clone(),
-            ))
+            );
+            tokio::spawn(async move {
+                feedloom::serve::serve(folder, &addr, stop)
+                    .await
+                    .with_context(|| format!("serving on {addr}"))
+            })
         });
         feedloom::run::daemon(config_path, settings, &signals, &|_, _| {}).await?;
         signals.stop.cancel();
@@ -106,9 +112,16 @@ pub(crate) fn daemon(config_path: &Path, serve: Option<SocketAddr>) -> anyhow::R
             server.await.context("the file server stopped")??;
         }
         anyhow::Ok(())
-    })?;
+    });
+    // A read still stuck on the blocking pool must not keep the process
+    // alive after the stop was asked for (dropping the runtime waits for it).
+    runtime.shutdown_timeout(SHUTDOWN_WAIT);
+    served?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// The longest exiting waits for reads left running on the blocking pool.
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Cancels `signals.stop` on SIGINT or SIGTERM; notifies `signals.reload` on SIGHUP.
 fn watch_signals(signals: &Signals) -> anyhow::Result<()> {
@@ -130,14 +143,18 @@ fn watch_signals(signals: &Signals) -> anyhow::Result<()> {
 }
 
 /// `feedloom serve`.
-pub(crate) fn serve(config_path: &Path, addr: SocketAddr) -> anyhow::Result<ExitCode> {
+pub(crate) fn serve(config_path: &Path, addr: &str) -> anyhow::Result<ExitCode> {
     let settings = config::load(config_path)?;
     runtime()?.block_on(async {
         let signals = Signals::default();
         watch_signals(&signals)?;
-        feedloom::serve::serve(settings.output_dir.clone(), addr, signals.stop.clone())
-            .await
-            .with_context(|| format!("serving on {addr}"))
+        feedloom::serve::serve(
+            feedloom::serve::Folder::of(&settings),
+            addr,
+            signals.stop.clone(),
+        )
+        .await
+        .with_context(|| format!("serving on {addr}"))
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -276,8 +293,16 @@ pub(crate) fn export_opml(config_path: &Path) -> anyhow::Result<ExitCode> {
 
 pub(crate) fn check(config_path: &Path) -> anyhow::Result<ExitCode> {
     let settings = config::load(config_path)?;
+    warn_about(&settings);
     print!("{}", describe(&settings));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the config's warnings (legal but suspicious settings) on stderr.
+fn warn_about(settings: &Settings) {
+    for warning in config::warnings(settings) {
+        eprintln!("warning: {warning}");
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -373,7 +398,7 @@ pub(crate) fn check_source(config_path: &Path, name: &str) -> anyhow::Result<Exi
     }
     for note in &listing.notes {
         println!("\nnote: {note}");
-        broken |= note.contains("matched nothing");
+        broken |= note.contains("matched nothing") || note.contains("is skipped");
     }
     if listing.entries.is_empty() && listing.listed == 0 {
         println!("\nPROBLEM: the source yielded no items");

@@ -579,28 +579,176 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
         .unwrap_or_else(|_| PathBuf::from(".")),
         problems: Vec::new(),
     };
-    let raw: RawConfig = match toml::from_str(text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let line = e.span().map_or(0, |s| v.line(s.start));
-            let fix = syntax_fix(e.message());
-            let message = e.message().trim().replace('\n', " ");
+    let (raw, shape_problems) = match read_shape(text) {
+        Ok(found) => found,
+        Err(problem) => {
             return Err(ConfigError::Invalid {
                 path: path.to_owned(),
-                problems: vec![format!("line {line}: {message}{fix}")],
+                problems: vec![problem],
             });
         }
     };
+    v.problems.extend(shape_problems);
     let mut settings = v.settings(&raw, path);
     settings.fingerprint = crate::normalize::link::digest(&[text, env!("CARGO_PKG_VERSION")]);
     if v.problems.is_empty() {
         Ok(settings)
     } else {
+        // In file order, whichever check found them.
+        v.problems.sort_by_key(|p| {
+            p.strip_prefix("line ")
+                .and_then(|r| r.split(':').next())
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0)
+        });
         Err(ConfigError::Invalid {
             path: path.to_owned(),
             problems: v.problems,
         })
     }
+}
+
+/// The file's shape (keys and types) as the raw structs, with every
+/// shape mistake found: serde stops at the first, so each mistaken
+/// `key = value` is reported and blanked out (lines keep their numbers) and
+/// the rest read again, until what remains reads. A syntax error, or a
+/// mistake that cannot be blanked (a missing key), ends the search.
+fn read_shape(text: &str) -> Result<(RawConfig, Vec<String>), String> {
+    /// More mistakes than anyone fixes in one pass.
+    const MAX_SHAPE_PROBLEMS: usize = 100;
+    let line_of = |t: &str, offset: usize| {
+        t.get(..offset)
+            .map_or(0, |t| t.bytes().filter(|b| *b == b'\n').count())
+            + 1
+    };
+    let mut current = text.to_owned();
+    let mut problems = Vec::new();
+    loop {
+        let e = match toml::from_str::<RawConfig>(&current) {
+            Ok(raw) => return Ok((raw, problems)),
+            Err(e) => e,
+        };
+        let message = e.message().trim().replace('\n', " ");
+        let fix = syntax_fix(e.message());
+        let span = e.span();
+        let line = span.as_ref().map_or(0, |s| line_of(&current, s.start));
+        let key = span
+            .as_ref()
+            .and_then(|s| key_path_at(&current, s.start))
+            .map(|k| format!("key `{k}`: "))
+            .unwrap_or_default();
+        let problem = format!("line {line}: {key}{message}{fix}");
+        let blanked = span
+            .filter(|_| !key.is_empty() && problems.len() < MAX_SHAPE_PROBLEMS)
+            .and_then(|s| blank_lines(&current, s));
+        match blanked {
+            Some(next) if problems.len() + 1 < MAX_SHAPE_PROBLEMS => {
+                problems.push(problem);
+                current = next;
+            }
+            _ if problems.is_empty() => return Err(problem),
+            _ => {
+                problems.push(problem);
+                return Err(problems.join("\n"));
+            }
+        }
+    }
+}
+
+/// `text` with the whole lines that `span` touches replaced by spaces, so
+/// byte offsets and line numbers stay put. `None` when the first line is not
+/// a `key = value` (a table header: blanking it would move its keys).
+fn blank_lines(text: &str, span: std::ops::Range<usize>) -> Option<String> {
+    let start = text.get(..span.start)?.rfind('\n').map_or(0, |n| n + 1);
+    let end = span.end.max(span.start + 1).min(text.len());
+    let end = text.get(end..)?.find('\n').map_or(text.len(), |n| end + n);
+    let first_line = text
+        .get(start..)?
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start();
+    if first_line.starts_with('[') || !first_line.contains('=') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..start]);
+    out.extend(
+        text[start..end]
+            .chars()
+            .map(|c| if c == '\n' { '\n' } else { ' ' }),
+    );
+    out.push_str(&text[end..]);
+    Some(out)
+}
+
+/// The dotted key path of the `key = value` line holding `offset`, under the
+/// nearest table header above it: `settings.concurrency`,
+/// `source[3].select.item` (array-of-tables entries counted from 1).
+fn key_path_at(text: &str, offset: usize) -> Option<String> {
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |n| n + 1);
+    let line = text[start..].lines().next().unwrap_or_default();
+    let key = line.split_once('=')?.0.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let mut header = String::new();
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for l in text[..start].lines() {
+        let l = l.trim();
+        if let Some(name) = l.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
+            let name = name.trim().to_owned();
+            let n = counts.entry(name.clone()).or_default();
+            *n += 1;
+            header = format!("{name}[{n}]");
+        } else if let Some(name) = l.strip_prefix('[').and_then(|r| r.split(']').next()) {
+            // `[source.select]` belongs to the latest `[[source]]`.
+            let name = name.trim();
+            header = match name.split_once('.') {
+                Some((parent, rest)) if counts.contains_key(parent) => {
+                    format!("{parent}[{}].{rest}", counts[parent])
+                }
+                _ => name.to_owned(),
+            };
+        }
+    }
+    Some(if header.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{header}.{key}")
+    })
+}
+
+/// Settings that are legal but probably not what the user wants: shown by
+/// `check` and `run`, never fatal.
+#[must_use]
+pub fn warnings(settings: &Settings) -> Vec<String> {
+    let mut out = Vec::new();
+    if settings.outputs.is_empty() && !settings.sources.is_empty() {
+        out.push(format!(
+            "{} has sources but no [[output]]: nothing will be published; add an [[output]] block with a `name`",
+            settings.config_path.display()
+        ));
+    }
+    let inside = |p: &Path| {
+        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let dir = real(&settings.output_dir);
+        p.parent()
+            .is_some_and(|parent| real(parent).starts_with(&dir))
+    };
+    for (what, path) in [
+        ("the state file", &settings.state_file),
+        ("the config file", &settings.config_path),
+    ] {
+        if inside(path) {
+            out.push(format!(
+                "{what} {} is inside output_dir {}; `feedloom serve` never serves it, but a static web server pointed at the folder would: keep it elsewhere",
+                path.display(),
+                settings.output_dir.display()
+            ));
+        }
+    }
+    out
 }
 
 /// A hint for the commonest syntax mistakes toml reports.
@@ -1045,9 +1193,11 @@ impl Validator<'_> {
                 "is required: the CSS selector that matches one listing item",
             );
         }
-        let item = self.selector(sel.item.as_ref(), "source.select.item")?;
+        // Every selector is checked even when `item` is wrong, so one
+        // mistake does not hide the next.
+        let item = self.selector(sel.item.as_ref(), "source.select.item");
         let select = ListingSelectors {
-            item,
+            item: item.unwrap_or_else(|| FieldSelector::parse("*").expect("static selector")),
             link: self.selector(sel.link.as_ref(), "source.select.link"),
             title: self.selector(sel.title.as_ref(), "source.select.title"),
             date: self.selector(sel.date.as_ref(), "source.select.date"),
@@ -1075,6 +1225,7 @@ impl Validator<'_> {
                 .filter_map(|s| self.selector(Some(s), "source.article.remove"))
                 .collect(),
         });
+        sel.item.as_ref()?;
         let delay = match &r.delay {
             None => Duration::from_secs(1),
             Some(d) => match humantime::parse_duration(d.get_ref().trim()) {

@@ -8,7 +8,6 @@
 mod commands;
 
 use std::io::IsTerminal;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -55,9 +54,9 @@ enum Command {
         /// The config file.
         #[arg(short, long, default_value = "feeds.toml")]
         config: PathBuf,
-        /// Also serve the outputs over HTTP on this address.
+        /// Also serve the outputs over HTTP on this address (host:port).
         #[arg(long, value_name = "ADDR")]
-        serve: Option<SocketAddr>,
+        serve: Option<String>,
     },
     /// Show each source's health from the state file (no network).
     Status {
@@ -73,9 +72,9 @@ enum Command {
         /// The config file.
         #[arg(short, long, default_value = "feeds.toml")]
         config: PathBuf,
-        /// Address to listen on.
+        /// Address to listen on (host:port; a name such as localhost works).
         #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: SocketAddr,
+        addr: String,
     },
     /// Validate the config and print what it resolves to; with --source,
     /// also read that source now and show every item it yields.
@@ -139,12 +138,15 @@ fn main() -> ExitCode {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
     }
+    if !daemonish && !matches!(cli.command, Command::Run { .. }) {
+        quiet_on_broken_pipe();
+    }
     let show_progress = !cli.quiet && std::io::stderr().is_terminal();
     let result = match cli.command {
         Command::Run { config, all } => commands::run(&config, all, show_progress),
-        Command::Daemon { config, serve } => commands::daemon(&config, serve),
+        Command::Daemon { config, serve } => commands::daemon(&config, serve.as_deref()),
         Command::Status { config, json } => commands::status(&config, json),
-        Command::Serve { config, addr } => commands::serve(&config, addr),
+        Command::Serve { config, addr } => commands::serve(&config, &addr),
         Command::Check {
             config,
             source: None,
@@ -173,5 +175,17 @@ fn main() -> ExitCode {
                 _ => ExitCode::FAILURE,
             }
         }
+    }
+}
+
+/// Commands that print for a pipe (`feedloom extract … | head`) end quietly
+/// when the reader goes away, as `cat` and `grep` do: the Rust runtime
+/// ignores SIGPIPE, which turns a closed pipe into a panic in `println!`.
+/// The daemon, `serve` and `run` keep ignoring it (sockets and logs).
+fn quiet_on_broken_pipe() {
+    // SAFETY: setting a signal's disposition to its default before any
+    // thread is started has no memory-safety preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

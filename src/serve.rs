@@ -1,17 +1,94 @@
 //! `feedloom serve`: the output folder over HTTP, so a feed reader on this
 //! machine or the LAN subscribes by URL. Feed content types, `ETag` and
-//! `Last-Modified`, and 304 answers to conditional requests; nothing outside
-//! the folder is ever served.
+//! `Last-Modified`, and 304 answers to conditional requests.
+//!
+//! Only what was published is served: regular files of the published
+//! kinds whose real path (symlinks followed) is inside the folder, never the
+//! state file, its lock, the config, dotfiles or temp files, whatever
+//! `output_dir` is. A client that holds a connection without sending its
+//! headers is cut off, and connections beyond a cap are refused, so a few
+//! hundred idle sockets cannot stop the server answering.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio_util::sync::CancellationToken;
+
+/// Connections served at once; beyond it new ones are closed at once.
+const MAX_CONNECTIONS: usize = 512;
+
+/// How long a client has to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Extensions of the files feedloom publishes: nothing else is served.
+const SERVED_EXTENSIONS: [&str; 8] = ["rss", "atom", "json", "opml", "html", "htm", "xml", "xsl"];
+
+/// What may be served: the folder (its real path) and the files inside it
+/// that must never be, such as a state file or config kept there.
+#[derive(Debug, Clone)]
+pub struct Folder {
+    dir: PathBuf,
+    hidden: Vec<PathBuf>,
+}
+
+impl Folder {
+    /// The output folder, hiding the config, the state file and the files
+    /// SQLite and the lock keep beside it.
+    #[must_use]
+    pub fn of(settings: &crate::config::Settings) -> Self {
+        let state = settings.state_file.as_os_str().to_owned();
+        let beside = |suffix: &str| {
+            let mut p = state.clone();
+            p.push(suffix);
+            PathBuf::from(p)
+        };
+        let mut hidden = vec![
+            settings.config_path.clone(),
+            settings.state_file.clone(),
+            beside("-wal"),
+            beside("-shm"),
+            beside("-journal"),
+            crate::lock::path_for(&settings.state_file),
+        ];
+        hidden.retain(|p| !p.as_os_str().is_empty());
+        Self::new(&settings.output_dir, &hidden)
+    }
+
+    /// `dir`, never serving the `hidden` files.
+    #[must_use]
+    pub fn new(dir: &Path, hidden: &[PathBuf]) -> Self {
+        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        Self {
+            dir: real(dir),
+            hidden: hidden.iter().map(|p| real(p)).collect(),
+        }
+    }
+
+    /// The real path of the regular file `requested` names, if it may be served.
+    fn allowed(&self, requested: &Path) -> Option<PathBuf> {
+        let real = std::fs::canonicalize(requested).ok()?;
+        let servable = real.starts_with(&self.dir)
+            && !self.hidden.contains(&real)
+            && std::fs::metadata(&real).is_ok_and(|m| m.is_file())
+            && real
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| SERVED_EXTENSIONS.contains(&e))
+            && real
+                .strip_prefix(&self.dir)
+                .ok()?
+                .components()
+                .all(|c| !c.as_os_str().to_string_lossy().starts_with('.'));
+        servable.then_some(real)
+    }
+}
 
 /// The content type of a published file, by its extension.
 #[must_use]
@@ -31,20 +108,56 @@ pub fn content_type(path: &Path) -> &'static str {
     }
 }
 
-/// Serves `dir` on `addr` until `stop` is cancelled.
+/// Serves `folder` on `addr` (`127.0.0.1:8080`, `localhost:8086`,
+/// `[::1]:80`) until `stop` is cancelled.
 ///
 /// # Errors
-/// When the address cannot be bound.
-pub async fn serve(dir: PathBuf, addr: SocketAddr, stop: CancellationToken) -> std::io::Result<()> {
+/// When the address cannot be resolved or bound.
+pub async fn serve(folder: Folder, addr: &str, stop: CancellationToken) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, dir = %dir.display(), "Serving the outputs.");
-    let app = axum::Router::new().fallback(file).with_state(Arc::new(dir));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
+    tracing::info!(addr = %listener.local_addr()?, dir = %folder.dir.display(), "Serving the outputs.");
+    let app = axum::Router::new()
+        .fallback(file)
+        .with_state(Arc::new(folder));
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => {
+                let Ok(pair) = accepted else {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                pair
+            }
+            () = stop.cancelled() => return Ok(()),
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream); // Over the cap: refuse rather than queue.
+            continue;
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT);
+            let connection = http.serve_connection(TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = stop.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(2), connection).await;
+                }
+            }
+        });
+    }
 }
 
-/// The file a request path names, if it stays inside the folder.
+/// The file a request path names, if its name stays inside the folder
+/// (where it really leads is checked by [`Folder::allowed`]).
 fn resolve(dir: &Path, uri: &Uri) -> Option<PathBuf> {
     let rel = uri.path().trim_start_matches('/');
     let rel = if rel.is_empty() { "index.html" } else { rel };
@@ -64,20 +177,36 @@ fn resolve(dir: &Path, uri: &Uri) -> Option<PathBuf> {
 }
 
 async fn file(
-    State(dir): State<Arc<PathBuf>>,
+    State(folder): State<Arc<Folder>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    let mut response = answer(&folder, &method, &uri, &headers).await;
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+async fn answer(folder: &Folder, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
     if method != Method::GET && method != Method::HEAD {
-        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, HEAD")],
+        )
+            .into_response();
     }
-    let Some(path) = resolve(&dir, &uri) else {
+    let Some(path) = resolve(&folder.dir, uri) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     if uri.path() == "/" && !path.exists() {
-        return index(&dir).await;
+        return index(folder).await;
     }
+    let Some(path) = folder.allowed(&path) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     let (Ok(meta), Ok(bytes)) = (
         tokio::fs::metadata(&path).await,
         tokio::fs::read(&path).await,
@@ -129,12 +258,12 @@ async fn file(
 }
 
 /// A plain list of the published files, for a person who opens the root.
-async fn index(dir: &Path) -> Response {
+async fn index(folder: &Folder) -> Response {
     let mut names = Vec::new();
-    if let Ok(mut entries) = tokio::fs::read_dir(dir).await {
+    if let Ok(mut entries) = tokio::fs::read_dir(&folder.dir).await {
         while let Ok(Some(e)) = entries.next_entry().await {
             let name = e.file_name().to_string_lossy().into_owned();
-            if !name.starts_with('.') {
+            if folder.allowed(&e.path()).is_some() {
                 names.push(name);
             }
         }

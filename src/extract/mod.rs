@@ -51,7 +51,7 @@ impl FieldSelector {
                 attr,
                 source: spec.to_owned(),
             })
-            .map_err(|e| format!("`{spec}` is not a valid CSS selector ({e})"))
+            .map_err(|e| format!("`{spec}` is not a valid CSS selector: {}", explain(&e)))
     }
 
     /// The value in the first match under `scope`: the attribute, or the
@@ -815,5 +815,39 @@ pub fn body_text(html: &str) -> String {
     lines.join("\n")
 }
 
+/// What is wrong with a CSS selector, in words: scraper's own message for
+/// most mistakes is "Unexpected error occurred. Please report this".
+fn explain(e: &scraper::error::SelectorErrorKind<'_>) -> String {
+    use scraper::error::SelectorErrorKind as K;
+    let compact = |d: String| d.split_whitespace().collect::<String>();
+    match e {
+        K::UnexpectedToken(t) => format!("unexpected {}", compact(format!("{t:?}"))),
+        K::EndOfLine => "it ends too early (an unclosed bracket, parenthesis or quote?)".to_owned(),
+        K::InvalidAtRule(rule) => format!("`@{rule}` has no place in a selector"),
+        K::ExpectedColonOnPseudoElement(t) | K::ExpectedIdentityOnPseudoElement(t) => format!(
+            "a pseudo-element is malformed near {}",
+            compact(format!("{t:?}"))
+        ),
+        K::UnexpectedSelectorParseError(kind) => {
+            let debug = compact(format!("{kind:?}"));
+            let name: String = debug
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect();
+            let mut words = String::new();
+            for c in name.chars() {
+                if c.is_ascii_uppercase() && !words.is_empty() {
+                    words.push(' ');
+                }
+                words.push(c.to_ascii_lowercase());
+            }
+            match debug.get(name.len()..).filter(|r| !r.is_empty()) {
+                Some(rest) => format!("{words} (near {rest})"),
+                None => words,
+            }
+        }
+        _ => "it is not a selector".to_owned(),
+    }
+}
 #[cfg(test)]
 mod tests;

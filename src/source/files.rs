@@ -72,18 +72,14 @@ pub(super) fn read(
         ..Listing::default()
     };
     for (rel, path) in &files {
-        let size = std::fs::metadata(path).map_or(0, |m| m.len());
-        if size > max_size {
-            notes.push(format!(
-                "{rel} is {size} bytes, over the limit of {max_size}; skipped"
-            ));
-            continue;
-        }
-        match std::fs::read(path) {
+        match super::local::read_bounded(path, max_size) {
             Ok(bytes) => listing
                 .entries
                 .push(entry(source, config, rel, path, &bytes, now)),
-            Err(e) => notes.push(format!("{rel}: {e}; skipped")),
+            Err(super::local::LocalError::TooBig) => notes.push(format!(
+                "{rel} is over the limit of {max_size} bytes (settings.max_response_size); skipped"
+            )),
+            Err(super::local::LocalError::Io(e)) => notes.push(format!("{rel}: {e}; skipped")),
         }
     }
     for note in &notes {
@@ -121,7 +117,13 @@ fn walk(
                 walk(root, &path, config, out, notes)?;
             }
         } else if config.pattern.is_match(&rel) || config.pattern.is_match(entry.file_name()) {
-            out.push((rel, path));
+            if super::local::is_regular(&resolved) {
+                out.push((rel, path));
+            } else {
+                notes.push(format!(
+                    "{rel} is not a regular file (a FIFO, device or socket); skipped"
+                ));
+            }
         }
     }
     Ok(())
@@ -139,11 +141,25 @@ fn entry(
     let link = config
         .base_url
         .as_ref()
-        .and_then(|b| b.join(rel).ok())
+        .and_then(|b| link_under(b, rel))
         .or_else(|| Url::from_file_path(path).ok());
     let base = link.clone().unwrap_or_else(|| source.location.as_url());
     let (extracted, categories) = extract::document(bytes, rel, &base, source.timezone, now);
     from_extracted(extracted, categories, rel, link, base)
+}
+
+/// `base` plus the relative path `rel`, each segment percent-encoded: a
+/// file named `notes#1.txt` or `page?a.txt` is a path, not a fragment or a
+/// query.
+fn link_under(base: &Url, rel: &str) -> Option<Url> {
+    let mut url = base.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .extend(rel.split('/'));
+    Some(url)
 }
 
 /// An entry from extracted fields; the guid is the relative path.

@@ -7,6 +7,7 @@ pub mod decode;
 pub mod feed;
 pub mod files;
 pub mod http;
+pub mod local;
 pub mod policy;
 pub mod polite;
 pub mod scrape;
@@ -84,12 +85,23 @@ pub async fn read<S: std::hash::BuildHasher>(
                 ctx.settings.max_response_size,
                 ctx.now,
             );
-            let name = source.name.clone();
-            tokio::task::spawn_blocking(move || {
+            let (name, folder) = (source.name.clone(), source.location.to_string());
+            let reading = tokio::task::spawn_blocking(move || {
                 files::read(&source, &config, &validators, settings, now)
-            })
-            .await
-            .map_err(|e| stopped(&name, &e))?
+            });
+            // A whole folder gets the timeout of one request: a file on a
+            // stuck network mount fails the source, not the run.
+            match tokio::time::timeout(ctx.settings.timeout, reading).await {
+                Ok(done) => done.map_err(|e| stopped(&name, &e))?,
+                Err(_) => Err(SourceError::File {
+                    source_name: name,
+                    path: std::path::PathBuf::from(folder),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the folder was not read within settings.timeout",
+                    ),
+                }),
+            }
         }
     }
 }
@@ -188,7 +200,13 @@ async fn read_feed(
             }
         }
         Location::Path(path) => {
-            let bytes = read_local(source, path, ctx.settings.max_response_size).await?;
+            let bytes = read_local(
+                source,
+                path,
+                ctx.settings.max_response_size,
+                ctx.settings.timeout,
+            )
+            .await?;
             // A local file's "ETag" is its content hash: unchanged bytes
             // cost no parsing, like a 304.
             let etag = format!(
@@ -227,22 +245,36 @@ async fn read_feed(
     })))
 }
 
+/// A local feed file, read on the blocking pool within the source's
+/// timeout and the size limit (a `/dev/zero` or a FIFO never holds a run).
 async fn read_local(
     source: &SourceConfig,
     path: &std::path::Path,
     max: u64,
+    timeout: std::time::Duration,
 ) -> Result<Vec<u8>, SourceError> {
-    let bytes = tokio::fs::read(path).await.map_err(|e| SourceError::File {
+    let owned = path.to_owned();
+    let reading = tokio::task::spawn_blocking(move || local::read_bounded(&owned, max));
+    let file_error = |e: std::io::Error| SourceError::File {
         source_name: source.name.clone(),
         path: path.to_owned(),
         source: e,
-    })?;
-    if bytes.len() as u64 > max {
-        return Err(SourceError::Limit {
+    };
+    match tokio::time::timeout(timeout, reading).await {
+        Err(_) => Err(file_error(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "not read within {} s (settings.timeout)",
+                timeout.as_secs_f32()
+            ),
+        ))),
+        Ok(Err(e)) => Err(stopped(&source.name, &e)),
+        Ok(Ok(Err(local::LocalError::Io(e)))) => Err(file_error(e)),
+        Ok(Ok(Err(local::LocalError::TooBig))) => Err(SourceError::Limit {
             source_name: source.name.clone(),
-            what: format!("{} ({} bytes)", path.display(), bytes.len()),
+            what: format!("{}", path.display()),
             limit: format!("{max} bytes (settings.max_response_size)"),
-        });
+        }),
+        Ok(Ok(Ok(bytes))) => Ok(bytes),
     }
-    Ok(bytes)
 }
