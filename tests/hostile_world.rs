@@ -233,3 +233,365 @@ url = "{site}/feed.xml"
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+/// A free port on 127.0.0.1 (bound, read, released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills the child when dropped, so a failing test leaves no server behind.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(project: &Project, args: &[&str]) -> Child {
+    Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .args(args)
+            .arg("--config")
+            .arg(project.config())
+            .current_dir(project.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn serve_shows_only_what_was_published() {
+    use tokio::io::AsyncWriteExt;
+    // The careless layout: outputs in the project folder itself, beside
+    // feeds.toml and the state.
+    let project = Project::new(
+        r#"
+[settings]
+output_dir = "."
+[[output]]
+name = "all"
+[[source]]
+name = "Local"
+path = "local.rdf"
+"#,
+    );
+    let dir = project.dir.path();
+    std::fs::write(dir.join("local.rdf"), fixture("feeds/rdf.rdf")).unwrap();
+    let run = project.feedloom(&["run"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let check = project.feedloom(&["check"]);
+    assert!(
+        check.stderr.contains("warning: the state file")
+            && check.stderr.contains("inside output_dir"),
+        "{check:?}"
+    );
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("passwd.rss")).unwrap();
+    std::fs::write(dir.join(".hidden.rss"), "private").unwrap();
+    std::fs::write(dir.join("notes.txt"), "private").unwrap();
+
+    let port = free_port();
+    let _server = spawn(&project, &["serve", "--addr", &format!("localhost:{port}")]);
+    let base = format!("http://localhost:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/all.rss")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "serve --addr localhost:PORT never answered");
+    let feed = client.get(format!("{base}/all.rss")).send().await.unwrap();
+    assert_eq!(feed.status(), 200);
+    assert_eq!(feed.headers()["x-content-type-options"], "nosniff");
+    for hidden in [
+        "/feeds.toml",
+        "/state/feedloom.db",
+        "/state/feedloom.lock",
+        "/passwd.rss",
+        "/.hidden.rss",
+        "/notes.txt",
+        "/local.rdf",
+    ] {
+        let r = client.get(format!("{base}{hidden}")).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{hidden} was served");
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("root:"), "{hidden}: {body}");
+    }
+    let index = client
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        index.contains("all.rss") && !index.contains("feeds.toml") && !index.contains("passwd"),
+        "{index}"
+    );
+    let refused = client.post(format!("{base}/all.rss")).send().await.unwrap();
+    assert_eq!(refused.status(), 405);
+    assert_eq!(refused.headers()["allow"], "GET, HEAD");
+
+    // 300 clients that never finish their headers do not stop it answering.
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .or(tokio::net::TcpStream::connect(("::1", port)).await)
+        {
+            let _ = s.write_all(b"GET /all.rss HTTP/1.1\r\nHost: x\r\n").await;
+            idle.push(s);
+        }
+    }
+    let answered = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.get(format!("{base}/all.atom")).send(),
+    )
+    .await;
+    assert!(
+        answered.is_ok_and(|r| r.is_ok_and(|r| r.status() == 200)),
+        "no answer while 300 connections hang"
+    );
+    drop(idle);
+}
+
+#[test]
+fn local_reads_are_bounded_and_never_block() {
+    let project = Project::new(
+        r#"
+[settings]
+timeout = "3s"
+[[output]]
+name = "all"
+[[source]]
+name = "Zero"
+path = "/dev/zero"
+[[source]]
+name = "Pipe"
+path = "pipe.rss"
+[[source]]
+name = "Folder"
+kind = "files"
+path = "articles"
+[[source]]
+name = "Local"
+path = "local.rdf"
+"#,
+    );
+    let dir = project.dir.path();
+    std::fs::write(dir.join("local.rdf"), fixture("feeds/rdf.rdf")).unwrap();
+    std::fs::create_dir(dir.join("articles")).unwrap();
+    std::fs::write(
+        dir.join("articles/kept.md"),
+        "---\ntitle: Kept note\ndate: 2026-02-03\n---\nA note that sits beside a pipe.\n",
+    )
+    .unwrap();
+    let fifo = |p: &std::path::Path| {
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(p)
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    fifo(&dir.join("pipe.rss"));
+    fifo(&dir.join("articles/stuck.md"));
+
+    // Held to a deadline: before the fix this run never ended.
+    let mut child = spawn(&project, &["run"]);
+    let started = std::time::Instant::now();
+    let code = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "run hangs on a FIFO"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(3));
+    let run = project.feedloom(&["run", "--all"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("Zero") && run.stderr.contains("device"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Pipe") && run.stderr.contains("FIFO"),
+        "{}",
+        run.stderr
+    );
+    let feed = project.json("all.json");
+    let titles: Vec<&str> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["title"].as_str())
+        .collect();
+    assert!(titles.contains(&"Kept note"), "{titles:?}");
+
+    // The daemon, with the same sources, stops within 5 s of SIGTERM.
+    let mut daemon = spawn(&project, &["daemon"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = daemon.0.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let asked = std::time::Instant::now();
+    loop {
+        if daemon.0.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "daemon still alive 5 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn files_links_encode_every_path_segment() {
+    let project = Project::new(
+        r#"
+[[output]]
+name = "all"
+[[source]]
+name = "Notes"
+kind = "files"
+path = "notes"
+base_url = "https://example.org/notes/"
+"#,
+    );
+    let notes = project.dir.path().join("notes");
+    std::fs::create_dir(&notes).unwrap();
+    for (file, title) in [
+        ("notes#1.txt", "First numbered note"),
+        ("notes#2.txt", "Second numbered note"),
+        ("page?a.txt", "A page with a question mark"),
+        ("two words.txt", "A name with a space"),
+    ] {
+        std::fs::write(
+            notes.join(file),
+            format!("{title}\n\nSome words of the note body here.\n"),
+        )
+        .unwrap();
+    }
+    let run = project.feedloom(&["run"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let feed = project.json("all.json");
+    let mut links: Vec<String> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["url"].as_str().unwrap().to_owned())
+        .collect();
+    links.sort();
+    assert_eq!(
+        links,
+        [
+            "https://example.org/notes/notes%231.txt",
+            "https://example.org/notes/notes%232.txt",
+            "https://example.org/notes/page%3Fa.txt",
+            "https://example.org/notes/two%20words.txt",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn small_things_a_user_hits() {
+    // `extract … | head`: the reader goes away, feedloom ends quietly.
+    let project = Project::new("");
+    let page = project.dir.path().join("long.html");
+    let paragraphs =
+        "<p>Another paragraph of the long page, written to fill a pipe.</p>\n".repeat(20_000);
+    std::fs::write(&page, format!("<html><head><title>Long</title></head><body><article><h1>Long</h1>{paragraphs}</article></body></html>")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("extract")
+        .arg(&page)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Read;
+        let mut first = [0u8; 16];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    } // stdout closed here, like `head` exiting
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+
+    // Every mistake at once, each with its key, in words a person reads.
+    let project = Project::new(
+        r#"
+[settings]
+concurrency = "many"
+per_host = "two"
+[[output]]
+name = "all"
+[[source]]
+name = "Listing"
+kind = "scrape"
+url = "https://example.org/"
+[source.select]
+item = "li[=x]"
+[source.article]
+body = "div[=y]"
+"#,
+    );
+    let check = project.feedloom(&["check"]);
+    assert_eq!(check.code, 1, "{check:?}");
+    for expected in [
+        "key `settings.concurrency`",
+        "key `settings.per_host`",
+        "key `source.select.item`: `li[=x]`",
+        "key `source.article.body`: `div[=y]`",
+    ] {
+        assert!(
+            check.stderr.contains(expected),
+            "missing {expected}:\n{}",
+            check.stderr
+        );
+    }
+    assert!(!check.stderr.contains("Please report"), "{}", check.stderr);
+
+    // Sources but no output: said out loud, not a silent success.
+    let project = Project::new("[[source]]\nname = \"Local\"\npath = \"local.rdf\"\n");
+    std::fs::write(
+        project.dir.path().join("local.rdf"),
+        fixture("feeds/rdf.rdf"),
+    )
+    .unwrap();
+    let run = project.feedloom(&["run"]);
+    assert!(run.stderr.contains("no [[output]]"), "{run:?}");
+
+    // `check --source` exits 1 when an item is skipped for having no link.
+    let site = MockServer::start().await;
+    html(&site, "/list", "<html><body><ul><li class=\"n\"><a href=\"/a\">Has a link</a></li><li class=\"n\">No link at all</li></ul></body></html>".to_owned()).await;
+    let project = Project::new(&format!(
+        "[[output]]\nname = \"all\"\n[[source]]\nname = \"Board\"\nkind = \"scrape\"\nurl = \"{}/list\"\n[source.select]\nitem = \"li.n\"\n",
+        site.uri()
+    ));
+    let check = project.feedloom(&["check", "--source", "Board"]);
+    assert_eq!(check.code, 1, "{check:?}");
+}
