@@ -6,7 +6,7 @@ use url::Url;
 
 /// Where an article's `published` instant came from, recorded so a reader of
 /// the state (and of the JSON Feed) knows how far to trust it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DateSource {
     /// The feed entry's published (or, failing that, updated) date.
     Feed,
@@ -23,6 +23,7 @@ pub enum DateSource {
     /// A configured selector, or a file's front matter.
     Selector,
     /// No usable date: the first time feedloom saw the item.
+    #[default]
     FirstSeen,
 }
 
@@ -62,7 +63,7 @@ impl DateSource {
 ///
 /// Text fields are final: `title` is plain text, `summary` and `content` are
 /// sanitized HTML with absolute URLs, `link` is canonical.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Article {
     /// The source's own id for the entry (RSS guid, Atom id, JSON id), if it
     /// gave one. Used to recognise the entry on the next fetch.
@@ -77,12 +78,18 @@ pub struct Article {
     pub content: Option<String>,
     /// Author names.
     pub authors: Vec<String>,
+    /// The first author's e-mail address, where the source gave one
+    /// (RSS `<author>` needs one; Atom has a place for it).
+    pub author_email: Option<String>,
     /// Category names.
     pub categories: Vec<String>,
     /// Credit line (photo or source credit), plain text.
     pub credit: Option<String>,
     /// Lead image.
     pub image: Option<Url>,
+    /// Media files the item carries (a podcast's audio), in the source's
+    /// order: RSS publishes the first, Atom and JSON Feed all of them.
+    pub enclosures: Vec<Enclosure>,
     /// When it was published; `None` until the store fills in first-seen.
     pub published: Option<DateTime<Utc>>,
     /// When it was last updated, if the source says.
@@ -116,6 +123,23 @@ impl Article {
     }
 }
 
+/// One media file of an item: RSS `<enclosure>`, Atom `rel="enclosure"`,
+/// JSON Feed `attachments`, `media:content`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Enclosure {
+    /// Absolute URL, as the source wrote it.
+    pub url: String,
+    /// Size in bytes, where given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    /// MIME type (`audio/mpeg`), where given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime: Option<String>,
+    /// Duration in seconds, where given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<u64>,
+}
+
 /// What the source says about itself, kept for attribution.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourceMeta {
@@ -125,6 +149,9 @@ pub struct SourceMeta {
     pub site_link: Option<Url>,
     /// The feed's own id (Atom id), used in Atom `<source>`.
     pub feed_id: Option<String>,
+    /// The feed's own address (its `rel="self"` link), published as the
+    /// source's feed URL where the source was read from disk.
+    pub self_link: Option<Url>,
 }
 
 /// HTTP validators for the next conditional GET (or a content hash for local files).

@@ -288,7 +288,7 @@ fn record(
         now,
         next_due: schedule::backoff(
             src,
-            failures + 1,
+            failures.saturating_add(1),
             settings.max_backoff,
             retry_after,
             answered,

@@ -67,6 +67,9 @@ CREATE TABLE IF NOT EXISTS items (
     categories   TEXT NOT NULL,
     credit       TEXT,
     image        TEXT,
+    -- JSON list of {url, length, mime, duration}.
+    enclosures   TEXT,
+    author_email TEXT,
     published    INTEGER NOT NULL,
     updated      INTEGER,
     date_source  TEXT NOT NULL,
@@ -255,6 +258,8 @@ impl Store {
         // State files written by earlier versions lack the newer columns.
         for (table, column, kind) in [
             ("items", "image", "TEXT"),
+            ("items", "enclosures", "TEXT"),
+            ("items", "author_email", "TEXT"),
             ("sources", "moved_to", "TEXT"),
             ("sources", "disabled", "TEXT"),
             ("sources", "next_due_ms", "INTEGER"),
@@ -493,7 +498,8 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT i.id, i.public_id, i.link, i.title, i.summary, i.content, i.authors,
-                        i.categories, i.credit, i.published, i.updated, i.date_source, i.image
+                        i.categories, i.credit, i.published, i.updated, i.date_source, i.image,
+                        i.enclosures, i.author_email
                  FROM items i
                  WHERE EXISTS (SELECT 1 FROM item_sources s
                                WHERE s.item_id = i.id AND s.source IN temp.wanted)
@@ -532,6 +538,11 @@ impl Store {
                             published: Some(from_ts(row.get(9)?)),
                             updated: row.get::<_, Option<i64>>(10)?.map(from_ts),
                             date_source: DateSource::parse(&row.get::<_, String>(11)?),
+                            enclosures: row
+                                .get::<_, Option<String>>(13)?
+                                .and_then(|e| serde_json::from_str(&e).ok())
+                                .unwrap_or_default(),
+                            author_email: row.get(14)?,
                         },
                         sources: Vec::new(),
                     },
@@ -747,6 +758,8 @@ fn upsert(
     let link = a.link.as_ref().map(Url::as_str);
     let authors = json_list(&a.authors);
     let categories = json_list(&a.categories);
+    let enclosures = (!a.enclosures.is_empty())
+        .then(|| serde_json::to_string(&a.enclosures).unwrap_or_default());
     let existing: Option<i64> = tx
         .prepare_cached("SELECT item_id FROM item_sources WHERE source = ?1 AND key = ?2")
         .and_then(|mut s| {
@@ -768,7 +781,7 @@ fn upsert(
                 categories = ?8, credit = ?9, updated = ?10,
                 published = COALESCE(?11, published),
                 date_source = CASE WHEN ?11 IS NULL THEN date_source ELSE ?12 END,
-                image = ?13
+                image = ?13, enclosures = ?14, author_email = ?15
              WHERE id = ?1 AND owner = ?2",
         )
         .and_then(|mut s| {
@@ -785,7 +798,9 @@ fn upsert(
                 a.updated.map(to_ts),
                 a.published.map(to_ts),
                 a.date_source.as_str(),
-                a.image.as_ref().map(Url::as_str)
+                a.image.as_ref().map(Url::as_str),
+                enclosures,
+                a.author_email
             ])
         })
         .map_err(query("updating item"))?;
@@ -809,7 +824,8 @@ fn upsert(
             "UPDATE items SET
                 summary = COALESCE(summary, ?2), content = COALESCE(content, ?3),
                 authors = CASE WHEN authors = '[]' THEN ?4 ELSE authors END,
-                credit = COALESCE(credit, ?5), image = COALESCE(image, ?6)
+                credit = COALESCE(credit, ?5), image = COALESCE(image, ?6),
+                enclosures = COALESCE(enclosures, ?7), author_email = COALESCE(author_email, ?8)
              WHERE id = ?1",
         )
         .and_then(|mut s| {
@@ -819,7 +835,9 @@ fn upsert(
                 a.content,
                 authors,
                 a.credit,
-                a.image.as_ref().map(Url::as_str)
+                a.image.as_ref().map(Url::as_str),
+                enclosures,
+                a.author_email
             ])
         })
         .map_err(query("merging item"))?;
@@ -839,8 +857,9 @@ fn upsert(
         };
         tx.prepare_cached(
             "INSERT INTO items (public_id, owner, link, title, summary, content, authors,
-                                categories, credit, published, updated, date_source, first_seen, image)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                                categories, credit, published, updated, date_source, first_seen, image,
+                                enclosures, author_email)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -857,7 +876,9 @@ fn upsert(
                 a.updated.map(to_ts),
                 a.date_source.as_str(),
                 to_ts(now),
-                a.image.as_ref().map(Url::as_str)
+                a.image.as_ref().map(Url::as_str),
+                enclosures,
+                a.author_email
             ])
         })
         .map_err(query("inserting item"))?;
@@ -943,6 +964,7 @@ mod tests {
             } else {
                 DateSource::FirstSeen
             },
+            ..Article::default()
         }
     }
 
@@ -959,6 +981,7 @@ mod tests {
             title: None,
             site_link: None,
             feed_id: None,
+            self_link: None,
         };
         const VALIDATORS: Validators = Validators {
             etag: None,

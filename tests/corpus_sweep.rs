@@ -52,7 +52,15 @@ fn corpus_sweep_never_panics() {
     let now = Utc::now();
     let (mut read, mut items, mut panics) = (0usize, 0usize, Vec::new());
     let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+    // SWEEP_COUNTS=FILE writes each file's item count (or null) as JSON, for
+    // differential runs against other readers (scripts/reader-agreement).
+    let mut counts: BTreeMap<String, Option<usize>> = BTreeMap::new();
     for path in &paths {
+        let rel = path
+            .strip_prefix(&dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let bytes = std::fs::read(path).unwrap();
         let url = Url::from_file_path(path).unwrap();
         let result = std::panic::catch_unwind(|| {
@@ -63,8 +71,10 @@ fn corpus_sweep_never_panics() {
             Ok(Ok(n)) => {
                 read += 1;
                 items += n;
+                counts.insert(rel, Some(n));
             }
             Ok(Err(message)) => {
+                counts.insert(rel, None);
                 if std::env::var_os("SWEEP_VERBOSE").is_some() {
                     println!("FAIL {}: {message}", path.display());
                 }
@@ -72,6 +82,9 @@ fn corpus_sweep_never_panics() {
             }
             Err(_) => panics.push(path.display().to_string()),
         }
+    }
+    if let Some(out) = std::env::var_os("SWEEP_COUNTS") {
+        std::fs::write(out, serde_json::to_string(&counts).unwrap()).unwrap();
     }
     println!(
         "corpus sweep: {} files, {read} read, {items} items, {} not feeds, {} panics",

@@ -24,6 +24,10 @@ use sanitize::Sanitizer;
 /// covers zone mistakes without letting an item pin itself to the top.
 const FUTURE_TOLERANCE: TimeDelta = TimeDelta::days(1);
 
+/// The title of an entry that carries nothing a title could come from but
+/// markup without text (an image): readers need something to show.
+const UNTITLED: &str = "(untitled)";
+
 /// Longest title kept, in characters; longer ones are cut at a word.
 const MAX_TITLE_CHARS: usize = 300;
 
@@ -38,6 +42,9 @@ pub struct RawEntry {
     /// Where each field came from ("title" → "json-ld", ...), for
     /// `feedloom check --source` and `feedloom extract`.
     pub origins: Vec<(&'static str, String)>,
+    /// Whether `title` is HTML (made text, keeping every element's text);
+    /// a plain-text title is text as written, even with `<` in it.
+    pub title_is_html: bool,
 }
 
 /// Normalizes one source's entries: each entry through the steps, then the
@@ -50,6 +57,7 @@ pub fn normalize(
 ) -> Vec<Article> {
     let mut sanitizers: Vec<(Option<Url>, Sanitizer)> = Vec::new();
     let mut seen = HashSet::new();
+    let mut seen_whole = HashSet::new();
     let mut articles: Vec<Article> = entries
         .into_iter()
         .filter_map(|entry| {
@@ -60,13 +68,43 @@ pub fn normalize(
                 sanitizers.len() - 1
             };
             let article = entry.article;
+            // An entry whose only body sanitizing empties (a lone <embed>)
+            // is still an entry the source published.
+            let had_body = article.summary.is_some()
+                || article.content.is_some()
+                || !article.title.trim().is_empty();
             let article = canonical_link(article);
             let article = safe_html(article, &sanitizers[index].1);
-            let article = plain_fields(article)?;
+            let article = plain_fields(article, entry.title_is_html, had_body)?;
             let article = trusted_dates(article, now);
             filtered(article, source)
         })
-        .filter(|a| seen.insert(a.source_key()))
+        .filter_map(|mut a| {
+            let fingerprint = (
+                a.source_key(),
+                a.link.as_ref().map(ToString::to_string),
+                link::digest(&[
+                    &a.title,
+                    a.summary.as_deref().unwrap_or_default(),
+                    a.content.as_deref().unwrap_or_default(),
+                ]),
+            );
+            if !seen_whole.insert(fingerprint.clone()) {
+                return None; // The same entry twice.
+            }
+            if !seen.insert(a.source_key()) {
+                // One guid on different entries (a feed reusing a guid):
+                // each is its own item, told apart by its link, else by
+                // its text.
+                let guid = a.guid.clone()?;
+                let tell = fingerprint.1.unwrap_or(fingerprint.2);
+                a.guid = Some(format!("{guid} {tell}"));
+                if !seen.insert(a.source_key()) {
+                    return None;
+                }
+            }
+            Some(a)
+        })
         .collect();
     if let Some(max) = source.max_items
         && articles.len() > max
@@ -92,11 +130,19 @@ fn safe_html(mut a: Article, sanitizer: &Sanitizer) -> Article {
     a
 }
 
-/// Titles, names, categories and credits as plain text. An entry with
-/// nothing to show (no title, no text, no link) is dropped; one without a
-/// title borrows the start of its text, as readers would show it.
-fn plain_fields(mut a: Article) -> Option<Article> {
-    a.title = truncate_words(&sanitize::plain_text(&a.title), MAX_TITLE_CHARS);
+/// Titles, names, categories and credits as plain text. A title that is
+/// HTML becomes its text; a plain-text title stays as written (`a <b> c`
+/// is three words, not markup). An entry with nothing at all (no title,
+/// text, link, id or enclosure) is dropped; one without a title borrows the
+/// start of its text, as readers would show it, else its link, its media
+/// file or its id.
+fn plain_fields(mut a: Article, title_is_html: bool, had_body: bool) -> Option<Article> {
+    let title = if title_is_html {
+        sanitize::plain_text(&a.title)
+    } else {
+        sanitize::collapse_whitespace(&sanitize::xml_safe(&a.title))
+    };
+    a.title = truncate_words(&title, MAX_TITLE_CHARS);
     let mut names = HashSet::new();
     a.authors = a
         .authors
@@ -126,9 +172,18 @@ fn plain_fields(mut a: Article) -> Option<Article> {
             .as_deref()
             .or(a.content.as_deref())
             .map(sanitize::plain_text);
-        match (text.filter(|t| !t.is_empty()), &a.link) {
+        let fallback = a
+            .link
+            .as_ref()
+            .map(ToString::to_string)
+            .or_else(|| a.enclosures.first().map(|e| e.url.clone()))
+            .or_else(|| a.guid.clone());
+        let shows_something = had_body || a.summary.is_some() || a.content.is_some();
+        match (text.filter(|t| !t.is_empty()), fallback) {
             (Some(text), _) => a.title = truncate_words(&text, 80),
-            (None, Some(link)) => a.title = link.to_string(),
+            (None, Some(other)) => a.title = other,
+            // Only markup (an image, a table): shown, under a neutral title.
+            (None, None) if shows_something => UNTITLED.clone_into(&mut a.title),
             (None, None) => return None,
         }
     }
@@ -187,9 +242,11 @@ mod tests {
                 published: None,
                 updated: None,
                 date_source: DateSource::FirstSeen,
+                ..Article::default()
             },
             base: None,
             origins: Vec::new(),
+            title_is_html: true,
         }
     }
 
@@ -207,7 +264,7 @@ mod tests {
         assert_eq!(out.len(), 1);
         let a = &out[0];
         assert_eq!(a.title, "Hello & bye");
-        assert_eq!(a.link.as_ref().unwrap().as_str(), "https://ex.org/a");
+        assert_eq!(a.link.as_ref().unwrap().as_str(), "https://ex.org/a#c");
         assert_eq!(a.summary.as_deref(), Some("<p>sum</p>"));
         assert_eq!(
             a.published, a.updated,
@@ -221,7 +278,7 @@ mod tests {
         let now = Utc::now();
         let entries = vec![
             raw("One", Some("https://ex.org/1")),
-            raw("One again", Some("https://ex.org/1#frag")),
+            raw("One again", Some("https://ex.org/1")),
             raw("", None),
             raw("", Some("https://ex.org/2")),
         ];

@@ -1,19 +1,28 @@
 //! The `feed` source kind: RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed
-//! bytes into [`RawEntry`] values, through feed-rs.
+//! bytes into [`RawEntry`] values.
 //!
-//! feed-rs does the parsing; this adapter closes its known gaps: it refuses
-//! `<rss>` roots whose version it does not know (we retry as 2.0), it invents
-//! random ids for entries without link and title (we ask it for no id and
-//! derive stable keys ourselves), and it reads naive dates as UTC (we hand it
-//! our date parser with the source's zone).
+//! Two parsers read feeds. feedparser-rs ([`super::feedparser`]) reads
+//! first: it follows Python feedparser, which is what subscribers' readers
+//! agree with (on the public corpus it matched feedparser's entry counts on
+//! 98.5–100% of files per suite, feed-rs on 76–100%). Where it finds no
+//! entries or reports the document broken, feed-rs reads it too, with the
+//! repairs below, and the reading with more entries wins: feed-rs's strict
+//! XML reading is the better one for some broken documents and for Atom
+//! with a prefixed namespace.
+//!
+//! feed-rs's known gaps are closed here: it refuses `<rss>` roots whose
+//! version it does not know (we retry as 2.0), it invents random ids for
+//! entries without link and title (we ask it for no id and derive stable
+//! keys ourselves), and it reads naive dates as UTC (we hand it our date
+//! parser with the source's zone).
 
 use feed_rs::model::{Entry, Feed, Link, Person, Text};
 use feed_rs::parser::{self, ParseErrorKind, ParseFeedError};
 use url::Url;
 
-use super::decode;
+use super::{decode, feedparser, prepare};
 use crate::config::{Limits, SourceConfig};
-use crate::model::{Article, DateSource, SourceMeta};
+use crate::model::{Article, DateSource, Enclosure, SourceMeta};
 use crate::normalize::{RawEntry, date, link, sanitize};
 
 /// Parses feed bytes. `content_type` supplies the HTTP charset; `location`
@@ -28,8 +37,114 @@ pub fn parse(
     source: &SourceConfig,
     limits: &Limits,
 ) -> Result<(SourceMeta, Vec<RawEntry>), String> {
-    let mut text = decode::to_utf8(bytes, content_type);
-    check_depth(&text, limits.max_depth)?;
+    let text = decode::to_utf8(bytes, content_type);
+    let is_json = text.trim_start().starts_with('{');
+    let text = if is_json {
+        lone_surrogates_replaced(&text)
+    } else {
+        prepare::entities(&text)?.into_owned()
+    };
+    let scan = prepare::scan(&text, location, limits.max_depth)?;
+    let primary = feedparser::read(&text, limits)
+        .ok()
+        .filter(feedparser::recognised);
+    let doubtful = primary
+        .as_ref()
+        .is_none_or(|f| f.entries.is_empty() || f.bozo);
+    let mut best = primary.map(|f| feedparser::adapt(f, location, &scan, source));
+    if doubtful {
+        match read_with_feed_rs(text, location, source, limits) {
+            Ok(other) if best.as_ref().is_none_or(|(_, b)| other.1.len() > b.len()) => {
+                best = Some(other);
+            }
+            Ok(_) => {}
+            Err(e) if best.is_none() => return Err(e),
+            Err(_) => {}
+        }
+    }
+    let Some((meta, entries)) = best else {
+        return Err("no RSS, Atom or JSON Feed root element found".to_owned());
+    };
+    if entries.len() > limits.max_entries {
+        return Err(format!(
+            "it lists {} entries, more than the limit of {} (settings.max_entries)",
+            entries.len(),
+            limits.max_entries
+        ));
+    }
+    // A document with items that yields none must not pass for an empty feed.
+    if entries.is_empty() && !scan.entries.is_empty() {
+        return Err(format!(
+            "it holds {} item or entry element(s), but none could be read",
+            scan.entries.len()
+        ));
+    }
+    let max_field = limits.max_field_size;
+    let entries = entries
+        .into_iter()
+        .map(|mut e| {
+            let cut = |text: String| truncate_bytes(text, max_field);
+            let a = std::mem::take(&mut e.article);
+            e.article = Article {
+                title: cut(a.title),
+                summary: a.summary.map(cut),
+                content: a.content.map(cut),
+                ..a
+            };
+            e
+        })
+        .collect();
+    Ok((meta, entries))
+}
+
+/// JSON text with every lone UTF-16 surrogate escape (`"\ud800"` with no
+/// partner) made U+FFFD: serde_json refuses the whole document for one,
+/// where only that field is damaged.
+fn lone_surrogates_replaced(text: &str) -> String {
+    let surrogate = |s: &str| -> Option<u16> {
+        let hex = s.strip_prefix("\\u")?.get(..4)?;
+        let n = u16::from_str_radix(hex, 16).ok()?;
+        (0xD800..=0xDFFF).contains(&n).then_some(n)
+    };
+    if !text.contains("\\u") {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match surrogate(rest) {
+            Some(high @ 0xD800..=0xDBFF)
+                if surrogate(&rest[6..]).is_some_and(|low| (0xDC00..=0xDFFF).contains(&low)) =>
+            {
+                let _ = high;
+                out.push_str(&rest[..12]);
+                rest = &rest[12..];
+            }
+            Some(_) => {
+                out.push_str("\\ufffd");
+                rest = &rest[6..];
+            }
+            None => {
+                // Any other escape, including an escaped backslash, as it is.
+                let len = rest[1..].chars().next().map_or(1, |c| 1 + c.len_utf8());
+                out.push_str(&rest[..len]);
+                rest = &rest[len..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The fallback reading, through feed-rs with its repairs.
+fn read_with_feed_rs(
+    mut text: String,
+    location: &Url,
+    source: &SourceConfig,
+    limits: &Limits,
+) -> Result<(SourceMeta, Vec<RawEntry>), String> {
     let mut repairs = 0;
     let feed = loop {
         let error = match read(&text, location, source) {
@@ -66,7 +181,7 @@ pub fn parse(
     let base = root_xml_base(&text)
         .and_then(|b| link::resolve(&b, Some(location)))
         .unwrap_or_else(|| location.clone());
-    Ok(adapt(feed, &base, limits.max_field_size))
+    Ok(adapt(feed, &base))
 }
 
 /// How many times one document is repaired and read again.
@@ -173,33 +288,6 @@ fn read(text: &str, location: &Url, source: &SourceConfig) -> Result<Feed, Parse
         .parse(text.as_bytes())
 }
 
-/// Refuses XML nested deeper than `max`: feed-rs reads nested elements
-/// recursively, and a hostile document must not exhaust the stack.
-fn check_depth(text: &str, max: usize) -> Result<(), String> {
-    if !text.trim_start().starts_with('<') {
-        return Ok(());
-    }
-    let mut reader = quick_xml::Reader::from_str(text);
-    reader.config_mut().check_end_names = false;
-    let mut depth = 0usize;
-    loop {
-        match reader.read_event() {
-            Ok(quick_xml::events::Event::Start(_)) => {
-                depth += 1;
-                if depth > max {
-                    return Err(format!(
-                        "it nests elements deeper than the limit of {max} (settings.max_depth)"
-                    ));
-                }
-            }
-            Ok(quick_xml::events::Event::End(_)) => depth = depth.saturating_sub(1),
-            // Malformed XML is for the parser (and its repairs) to judge.
-            Ok(quick_xml::events::Event::Eof) | Err(_) => return Ok(()),
-            Ok(_) => {}
-        }
-    }
-}
-
 /// `text` cut to at most `max` bytes, at a character boundary.
 fn truncate_bytes(mut text: String, max: usize) -> String {
     if text.len() > max {
@@ -251,7 +339,7 @@ fn with_rss_version_2(text: &str) -> Option<String> {
     Some(format!("{}{}{}", &text[..start], fixed_tag, &text[end..]))
 }
 
-fn adapt(feed: Feed, location: &Url, max_field: usize) -> (SourceMeta, Vec<RawEntry>) {
+fn adapt(feed: Feed, location: &Url) -> (SourceMeta, Vec<RawEntry>) {
     let site_link = best_link(&feed.links, Some(location));
     // A feed read from disk has no web address of its own: relative URLs in
     // it mean the site's pages, so the site link is the better base.
@@ -265,22 +353,23 @@ fn adapt(feed: Feed, location: &Url, max_field: usize) -> (SourceMeta, Vec<RawEn
             .filter(|t| !t.is_empty()),
         site_link,
         feed_id: Some(feed.id.trim().to_owned()).filter(|id| !id.is_empty()),
+        self_link: feed
+            .links
+            .iter()
+            .filter(|l| l.rel.as_deref() == Some("self"))
+            .find_map(|l| link::resolve(&l.href, Some(location)))
+            .filter(|u| matches!(u.scheme(), "http" | "https")),
     };
     let feed_authors = names(&feed.authors);
     let entries = feed
         .entries
         .into_iter()
-        .map(|entry| adapt_entry(&entry, location, &feed_authors, max_field))
+        .map(|entry| adapt_entry(&entry, location, &feed_authors))
         .collect();
     (meta, entries)
 }
 
-fn adapt_entry(
-    entry: &Entry,
-    location: &Url,
-    feed_authors: &[String],
-    max_field: usize,
-) -> RawEntry {
+fn adapt_entry(entry: &Entry, location: &Url, feed_authors: &[String]) -> RawEntry {
     let base = entry
         .base
         .as_deref()
@@ -313,9 +402,37 @@ fn adapt_entry(
         .map(|c| c.entity.trim())
         .find(|c| !c.is_empty())
         .map(str::to_owned);
+    let enclosures = entry
+        .media
+        .iter()
+        .flat_map(|m| m.content.iter())
+        .filter_map(|c| {
+            let url = link::resolve(c.url.as_ref()?.as_str(), Some(&base))?;
+            let mime = c.content_type.as_ref().map(ToString::to_string);
+            (!mime.as_deref().is_some_and(|m| m.starts_with("image/"))).then(|| Enclosure {
+                url: url.to_string(),
+                length: c.size,
+                mime,
+                duration: c.duration.map(|d| d.as_secs()),
+            })
+        })
+        .collect();
+    let author_email = entry.authors.iter().find_map(|p| {
+        p.email.clone().or_else(|| {
+            p.name
+                .as_deref()
+                .and_then(|n| feedparser::split_rfc822_author(n).1)
+        })
+    });
+    let title_is_html = entry
+        .title
+        .as_ref()
+        .is_some_and(|t| is_html(t.content_type.as_ref()));
     let article = Article {
         guid,
         link,
+        author_email,
+        enclosures,
         title: entry
             .title
             .as_ref()
@@ -344,17 +461,11 @@ fn adapt_entry(
         updated: entry.updated,
         date_source: DateSource::Feed,
     };
-    let cut = |text: String| truncate_bytes(text, max_field);
-    let article = Article {
-        title: cut(article.title),
-        summary: article.summary.map(cut),
-        content: article.content.map(cut),
-        ..article
-    };
     RawEntry {
         article,
         base: Some(base),
         origins: Vec::new(),
+        title_is_html,
     }
 }
 
@@ -464,21 +575,23 @@ mod tests {
     }
 
     #[test]
-    fn entity_expansion_never_happens() {
-        let laughs = r#"<?xml version="1.0"?>
-<!DOCTYPE rss [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
-<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
-<!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
-<rss version="2.0"><channel><title>t</title><item><title>&lol9;</title><link>https://ex.org/1</link></item></channel></rss>"#;
-        if let Ok(entries) = read(laughs, &Limits::default()) {
-            for e in entries {
-                assert!(
-                    e.article.title.len() < 100,
-                    "expanded: {} bytes",
-                    e.article.title.len()
-                );
-            }
+    fn entity_expansion_is_bounded() {
+        use std::fmt::Write;
+        let mut decls = String::from("<!ENTITY lol0 \"lol\">");
+        for n in 1..10 {
+            let refs = format!("&lol{};", n - 1).repeat(10);
+            let _ = write!(decls, "<!ENTITY lol{n} \"{refs}\">");
         }
+        let laughs = format!(
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE rss [{decls}]>\n<rss version=\"2.0\"><channel><title>t</title><item><title>&lol9;</title><link>https://ex.org/1</link></item></channel></rss>"
+        );
+        let error = read(&laughs, &Limits::default()).unwrap_err();
+        assert!(error.contains("expand"), "{error}");
+        let small = "<!DOCTYPE rss [<!ENTITY who \"The Editors\">]><rss version=\"2.0\"><channel><title>t</title><item><title>By &who;</title><link>https://ex.org/1</link></item></channel></rss>";
+        assert_eq!(
+            read(small, &Limits::default()).unwrap()[0].article.title,
+            "By The Editors"
+        );
     }
 
     #[test]
@@ -486,11 +599,8 @@ mod tests {
         let xxe = r#"<?xml version="1.0"?>
 <!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd"><!ENTITY remote SYSTEM "http://127.0.0.1:9/secret">]>
 <rss version="2.0"><channel><title>t</title><item><title>a &xxe; b &remote;</title><link>https://ex.org/1</link></item></channel></rss>"#;
-        if let Ok(entries) = read(xxe, &Limits::default()) {
-            for e in entries {
-                assert!(!e.article.title.contains("root:"), "{}", e.article.title);
-            }
-        }
+        let error = read(xxe, &Limits::default()).unwrap_err();
+        assert!(error.contains("external entity"), "{error}");
     }
 
     #[test]

@@ -203,8 +203,10 @@ pub(crate) fn from_extracted(
             published,
             updated: None,
             date_source,
+            ..Article::default()
         },
         base: Some(base),
         origins,
+        title_is_html: true,
     }
 }

@@ -5,11 +5,13 @@
 
 pub mod decode;
 pub mod feed;
+pub mod feedparser;
 pub mod files;
 pub mod http;
 pub mod local;
 pub mod policy;
 pub mod polite;
+pub mod prepare;
 pub mod scrape;
 
 use std::collections::HashSet;

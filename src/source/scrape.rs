@@ -213,6 +213,7 @@ fn site_meta(html: &str, url: &Url) -> SourceMeta {
         title,
         site_link: url.join("/").ok(),
         feed_id: None,
+        self_link: None,
     }
 }
 
@@ -377,8 +378,10 @@ fn entry(item: &Listed, page: Option<extract::Extracted>, link: Url, base: &Url)
             published,
             updated: None,
             date_source,
+            ..Article::default()
         },
         base: Some(base.clone()),
         origins,
+        title_is_html: true,
     }
 }
