@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS sources (
     title                TEXT,
     site_link            TEXT,
     feed_id              TEXT,
+    -- The feed's own self link, published for sources read from disk.
+    self_link            TEXT,
     etag                 TEXT,
     last_modified        TEXT,
     last_attempt         INTEGER,
@@ -165,8 +167,9 @@ pub struct RecordStats {
 pub struct Attribution {
     /// The source's name from `feeds.toml`.
     pub name: String,
-    /// The feed's URL (or `file://` path).
-    pub feed_url: String,
+    /// The feed's web address: the URL it was fetched from, or for a
+    /// source read from disk its own self link; never a local path.
+    pub feed_url: Option<String>,
     /// The feed's own title.
     pub feed_title: Option<String>,
     /// The feed's site link.
@@ -263,6 +266,7 @@ impl Store {
             ("sources", "moved_to", "TEXT"),
             ("sources", "disabled", "TEXT"),
             ("sources", "next_due_ms", "INTEGER"),
+            ("sources", "self_link", "TEXT"),
         ] {
             let present: bool = conn
                 .query_row(
@@ -431,7 +435,8 @@ impl Store {
         Self::touch_source(&tx, source, when)?;
         Self::mark_healthy(&tx, source, now)?;
         tx.execute(
-            "UPDATE sources SET title = ?2, site_link = ?3, feed_id = ?4, etag = ?5, last_modified = ?6
+            "UPDATE sources SET title = ?2, site_link = ?3, feed_id = ?4, etag = ?5, last_modified = ?6,
+                self_link = ?7
              WHERE name = ?1",
             params![
                 source.name,
@@ -439,7 +444,8 @@ impl Store {
                 meta.site_link.as_ref().map(Url::as_str),
                 meta.feed_id,
                 validators.etag,
-                validators.last_modified
+                validators.last_modified,
+                meta.self_link.as_ref().map(Url::as_str)
             ],
         )
         .map_err(query("storing source meta"))?;
@@ -509,7 +515,7 @@ impl Store {
         let mut attributions = self
             .conn
             .prepare_cached(
-                "SELECT s.name, s.location, s.title, s.site_link, s.feed_id, x.link
+                "SELECT s.name, s.location, s.title, s.site_link, s.feed_id, x.link, s.self_link
                  FROM item_sources x JOIN sources s ON s.name = x.source
                  WHERE x.item_id = ?1 AND x.source IN temp.wanted
                  ORDER BY x.first_seen, x.source",
@@ -551,9 +557,11 @@ impl Store {
             let (id, mut item) = read().map_err(query("decoding item"))?;
             item.sources = attributions
                 .query_map([id], |r| {
+                    let location: String = r.get(1)?;
+                    let web = location.starts_with("http://") || location.starts_with("https://");
                     Ok(Attribution {
                         name: r.get(0)?,
-                        feed_url: r.get(1)?,
+                        feed_url: if web { Some(location) } else { r.get(6)? },
                         feed_title: r.get(2)?,
                         site_link: r.get(3)?,
                         feed_id: r.get(4)?,

@@ -77,6 +77,7 @@ async fn a_failing_source_keeps_its_earlier_items() {
     assert!(second.stderr.contains("HTTP 500"), "{}", second.stderr);
     assert!(titles(&project).contains(&"Spring tides this week".to_owned()));
     round_trip(&project.read("all.rss"), &project.read("all.atom"));
+    project.assert_valid_outputs();
 }
 
 #[tokio::test]
@@ -216,6 +217,7 @@ fn bundled_config_publishes_offline() {
     let run = project.feedloom(&["run"]);
     assert_eq!(run.code, 0, "{run:?}");
     let (channel, feed) = round_trip(&project.read("all.rss"), &project.read("all.atom"));
+    project.assert_valid_outputs();
     assert_eq!(channel.items().len(), 8);
     assert_eq!(feed.entries().len(), 8);
     let json = project.json("all.json");

@@ -99,6 +99,7 @@ async fn daemon_fetches_on_schedule_and_stops_on_sigterm() {
     signal(&daemon, "TERM");
     assert_eq!(wait_for(&mut daemon, Duration::from_secs(5)), 0);
     round_trip(&project.read("all.rss"), &project.read("all.atom"));
+    project.assert_valid_outputs();
     assert_eq!(
         project.json("all.json")["items"].as_array().unwrap().len(),
         2
@@ -140,6 +141,7 @@ async fn sigterm_in_the_middle_of_fetching_exits_cleanly() {
         started.elapsed()
     );
     let (channel, _) = round_trip(&project.read("all.rss"), &project.read("all.atom"));
+    project.assert_valid_outputs();
     assert_eq!(channel.items().len(), 1, "the fast source was published");
     no_temp_files(&project);
 }

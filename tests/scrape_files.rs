@@ -182,6 +182,7 @@ async fn scraped_site_publishes_articles_with_dates_authors_and_credits() {
 
     // The credit travels in every format.
     let (channel, feed) = common::round_trip(&project.read("all.rss"), &project.read("all.atom"));
+    project.assert_valid_outputs();
     let atom_bridge = feed
         .entries()
         .iter()

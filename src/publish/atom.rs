@@ -31,6 +31,9 @@ fn link(href: &str, rel: &str, mime: Option<&str>, title: Option<&str>) -> Link 
 #[derive(Default)]
 pub(crate) struct Writer {
     tail: String,
+    /// Every entry's `updated` so far: RFC 4287 readers (and the W3C
+    /// checker) take two entries with one `updated` for one revision.
+    used_updated: std::collections::HashSet<i64>,
 }
 
 const NO_DECLARATION: WriteConfig = WriteConfig {
@@ -64,6 +67,10 @@ impl FormatWriter for Writer {
                 version: Some(env!("CARGO_PKG_VERSION").to_owned()),
             }),
             subtitle: Some(Text::plain(output.description.clone())),
+            namespaces: std::collections::BTreeMap::from([(
+                "media".to_owned(),
+                "http://search.yahoo.com/mrss/".to_owned(),
+            )]),
             ..Feed::default()
         };
         let bytes = feed
@@ -91,7 +98,14 @@ impl FormatWriter for Writer {
         out: &mut Vec<u8>,
     ) -> Result<(), String> {
         for stored in items {
-            entry(stored)
+            // Entries come newest first; one that would repeat an earlier
+            // entry's `updated` is given the nearest earlier free second,
+            // the same way on every run (published stays as the source said).
+            let mut updated = updated_of(stored);
+            while !self.used_updated.insert(updated.timestamp()) {
+                updated -= chrono::TimeDelta::seconds(1);
+            }
+            entry(stored, updated)
                 .write_with_config(&mut *out, NO_DECLARATION)
                 .map_err(|e| e.to_string())?;
         }
@@ -104,14 +118,67 @@ impl FormatWriter for Writer {
     }
 }
 
-fn entry(stored: &StoredItem) -> Entry {
+/// The id of an entry's `<source>`: the feed's own id when it is a full
+/// URI (RFC 4287 wants one), else its address, else a name-based UUID of
+/// the source, never a local path or a relative id.
+fn source_id(s: &crate::store::Attribution) -> String {
+    let absolute = |id: &str| {
+        url::Url::parse(id)
+            .is_ok_and(|u| !u.cannot_be_a_base() || u.scheme() == "urn" || u.scheme() == "tag")
+            && !id.starts_with("file:")
+            && !id.contains(char::is_whitespace)
+    };
+    s.feed_id
+        .clone()
+        .filter(|id| absolute(id))
+        .or_else(|| s.feed_url.clone())
+        .unwrap_or_else(|| {
+            format!(
+                "urn:uuid:{}",
+                uuid::Uuid::new_v5(
+                    &uuid::Uuid::NAMESPACE_URL,
+                    format!("feedloom-source:{}", s.name).as_bytes()
+                )
+            )
+        })
+}
+
+/// `media:thumbnail` for the entry's image (Media RSS, which validators know).
+fn image_extension(image: Option<&url::Url>) -> atom_syndication::extension::ExtensionMap {
+    let mut map = atom_syndication::extension::ExtensionMap::new();
+    if let Some(image) = image {
+        let thumbnail = atom_syndication::extension::Extension {
+            name: "media:thumbnail".to_owned(),
+            attrs: std::collections::BTreeMap::from([("url".to_owned(), image.to_string())]),
+            ..atom_syndication::extension::Extension::default()
+        };
+        map.insert(
+            "media".to_owned(),
+            std::collections::BTreeMap::from([("thumbnail".to_owned(), vec![thumbnail])]),
+        );
+    }
+    map
+}
+
+fn entry(stored: &StoredItem, updated: DateTime<Utc>) -> Entry {
     let a = &stored.article;
     let mut links = Vec::new();
     if let Some(l) = &a.link {
         links.push(link(l.as_str(), "alternate", Some("text/html"), None));
     }
+    for e in &a.enclosures {
+        links.push(Link {
+            href: e.url.clone(),
+            rel: "enclosure".to_owned(),
+            mime_type: e.mime.clone(),
+            length: e.length.map(|n| n.to_string()),
+            ..Link::default()
+        });
+    }
     for s in &stored.sources {
-        let href = s.site_link.as_deref().unwrap_or(&s.feed_url);
+        let Some(href) = s.site_link.as_deref().or(s.feed_url.as_deref()) else {
+            continue;
+        };
         // A second alternate with the same type is invalid Atom; "via"
         // names where the entry came from, once per source.
         if !links.iter().any(|l| l.rel == "via" && l.href == href) {
@@ -119,13 +186,16 @@ fn entry(stored: &StoredItem) -> Entry {
         }
     }
     let source = stored.sources.first().map(|s| {
-        let mut links = vec![link(&s.feed_url, "self", None, None)];
+        let mut links = Vec::new();
+        if let Some(feed) = &s.feed_url {
+            links.push(link(feed, "self", None, None));
+        }
         if let Some(site) = &s.site_link {
             links.push(link(site, "alternate", Some("text/html"), None));
         }
         Source {
             title: Text::plain(s.feed_title.clone().unwrap_or_else(|| s.name.clone())),
-            id: s.feed_id.clone().unwrap_or_else(|| s.feed_url.clone()),
+            id: source_id(s),
             updated: fixed(updated_of(stored)),
             links,
             ..Source::default()
@@ -134,16 +204,19 @@ fn entry(stored: &StoredItem) -> Entry {
     Entry {
         title: Text::plain(a.title.clone()),
         id: stored.public_id.clone(),
-        updated: fixed(updated_of(stored)),
+        updated: fixed(updated),
         published: Some(fixed(stored.published())),
         authors: a
             .authors
             .iter()
-            .map(|n| Person {
+            .enumerate()
+            .map(|(i, n)| Person {
                 name: n.clone(),
+                email: a.author_email.clone().filter(|_| i == 0),
                 ..Person::default()
             })
             .collect(),
+        extensions: image_extension(a.image.as_ref()),
         categories: a
             .categories
             .iter()
@@ -155,13 +228,23 @@ fn entry(stored: &StoredItem) -> Entry {
         links,
         rights: a.credit.clone().map(Text::plain),
         source,
-        summary: a.summary.clone().map(Text::html),
+        // Without content or summary an entry has no text (RFC 4287 asks
+        // for one where there is no content): its title stands in.
+        summary: a.summary.clone().map(Text::html).or_else(|| {
+            (a.content.is_none() && a.link.is_some()).then(|| Text::plain(a.title.clone()))
+        }),
         // RFC 4287 4.1.1.1: an entry with no content needs an alternate
-        // link; with neither, the summary is the content.
+        // link; with neither, the summary (else the title) is the content.
         content: a
             .content
             .clone()
-            .or_else(|| a.link.is_none().then(|| a.summary.clone()).flatten())
+            .or_else(|| {
+                a.link.is_none().then(|| {
+                    a.summary
+                        .clone()
+                        .unwrap_or_else(|| crate::normalize::sanitize::escape_html(&a.title))
+                })
+            })
             .map(|body| Content {
                 value: Some(body),
                 content_type: Some("html".to_owned()),

@@ -40,7 +40,19 @@ struct Item<'a> {
     authors: Vec<Author<'a>>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     tags: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment<'a>>,
     _feedloom: Extension<'a>,
+}
+
+#[derive(Serialize)]
+struct Attachment<'a> {
+    url: &'a str,
+    mime_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_in_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_in_seconds: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -54,7 +66,8 @@ struct Extension<'a> {
 #[derive(Serialize)]
 struct SourceRef<'a> {
     name: &'a str,
-    feed_url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    feed_url: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     title: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -139,6 +152,16 @@ fn item(stored: &StoredItem) -> Item<'_> {
         date_modified: rfc3339(updated_of(stored)),
         authors: a.authors.iter().map(|n| Author { name: n }).collect(),
         tags: &a.categories,
+        attachments: a
+            .enclosures
+            .iter()
+            .map(|e| Attachment {
+                url: &e.url,
+                mime_type: e.mime.as_deref().unwrap_or("application/octet-stream"),
+                size_in_bytes: e.length,
+                duration_in_seconds: e.duration,
+            })
+            .collect(),
         _feedloom: Extension {
             date_source: a.date_source.as_str(),
             credit: a.credit.as_deref(),
@@ -147,7 +170,7 @@ fn item(stored: &StoredItem) -> Item<'_> {
                 .iter()
                 .map(|s| SourceRef {
                     name: &s.name,
-                    feed_url: &s.feed_url,
+                    feed_url: s.feed_url.as_deref(),
                     title: s.feed_title.as_deref(),
                     home_page_url: s.site_link.as_deref(),
                     url: s.link.as_deref(),

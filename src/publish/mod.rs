@@ -22,9 +22,6 @@ use crate::config::{FilterFields, Format, Output, Settings, SourceConfig};
 use crate::error::PublishError;
 use crate::store::{Store, StoredItem};
 
-/// The namespace of feedloom's attribution extension in RSS.
-pub const NAMESPACE: &str = "tag:feedloom,2026:attribution";
-
 /// Items rendered at a time: bounds memory while keeping per-chunk
 /// overhead negligible.
 const CHUNK: usize = 256;

@@ -1,7 +1,10 @@
 //! RSS 2.0, with the `atom:link rel="self"` the validator asks for, one
-//! `<source>` naming the first source, `dc:creator` for authors (RSS
-//! `<author>` must be an e-mail address), `content:encoded` for bodies and
-//! a `feedloom:via` element per source so every attribution survives.
+//! `<source>` naming the first source, `<author>` where an e-mail address
+//! is known (RSS wants one) and `dc:creator` otherwise, `content:encoded`
+//! for bodies, the first enclosure (RSS allows one: Atom and JSON Feed
+//! carry them all), `media:thumbnail` for the item's image, and an
+//! `atom:link rel="via"` per source, a vocabulary feed validators and
+//! readers know, so every attribution survives.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +13,7 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, ChannelBuilder, Guid, ItemBuilder};
 
-use super::{FormatWriter, Head, NAMESPACE};
+use super::{FormatWriter, Head};
 use crate::normalize::sanitize::escape_html;
 use crate::store::StoredItem;
 
@@ -35,7 +38,10 @@ fn namespaces() -> BTreeMap<String, String> {
             "dc".to_owned(),
             "http://purl.org/dc/elements/1.1/".to_owned(),
         ),
-        ("feedloom".to_owned(), NAMESPACE.to_owned()),
+        (
+            "media".to_owned(),
+            "http://search.yahoo.com/mrss/".to_owned(),
+        ),
     ])
 }
 
@@ -102,33 +108,43 @@ impl FormatWriter for Writer {
     }
 }
 
+fn element(name: &str, attrs: &[(&str, &str)]) -> Extension {
+    Extension {
+        name: name.to_owned(),
+        value: None,
+        attrs: attrs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        children: BTreeMap::new(),
+    }
+}
+
 fn item(stored: &StoredItem) -> rss::Item {
     let a = &stored.article;
     let link = a.link.as_ref().map(ToString::to_string);
     let first = stored.sources.first();
-    let via: Vec<Extension> = stored
+    let via: Vec<Link> = stored
         .sources
         .iter()
-        .map(|s| {
-            let mut attrs = BTreeMap::new();
-            attrs.insert("source".to_owned(), s.name.clone());
-            attrs.insert("url".to_owned(), s.feed_url.clone());
-            if let Some(l) = &s.link {
-                attrs.insert("link".to_owned(), l.clone());
-            }
-            Extension {
-                name: "feedloom:via".to_owned(),
-                value: None,
-                attrs,
-                children: BTreeMap::new(),
-            }
+        .filter_map(|s| {
+            let href = s.feed_url.clone().or_else(|| s.site_link.clone())?;
+            Some(Link {
+                href,
+                rel: "via".to_owned(),
+                title: Some(s.name.clone()),
+                ..Link::default()
+            })
         })
         .collect();
-    let mut extensions = BTreeMap::new();
-    if !via.is_empty() {
+    let mut extensions: rss::extension::ExtensionMap = BTreeMap::new();
+    if let Some(image) = &a.image {
         extensions.insert(
-            "feedloom".to_owned(),
-            BTreeMap::from([("via".to_owned(), via)]),
+            "media".to_owned(),
+            BTreeMap::from([(
+                "thumbnail".to_owned(),
+                vec![element("media:thumbnail", &[("url", image.as_str())])],
+            )]),
         );
     }
     // The body goes in content:encoded when a summary fills description;
@@ -144,11 +160,35 @@ fn item(stored: &StoredItem) -> rss::Item {
         )),
         None => body,
     };
+    // RSS <author> is an e-mail address, with the name in parentheses.
+    let author = a
+        .author_email
+        .as_ref()
+        .map(|email| match a.authors.first() {
+            Some(name) => format!("{email} ({name})"),
+            None => email.clone(),
+        });
+    let creators = if author.is_some() {
+        a.authors.iter().skip(1).cloned().collect()
+    } else {
+        a.authors.clone()
+    };
     ItemBuilder::default()
         .title(Some(a.title.clone()))
         .link(link.clone())
         .description(a.summary.clone().or_else(|| a.content.clone()))
         .content(body)
+        .author(author)
+        .enclosure(a.enclosures.first().map(|e| {
+            rss::Enclosure {
+                url: e.url.clone(),
+                length: e.length.unwrap_or(0).to_string(),
+                mime_type: e
+                    .mime
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".to_owned()),
+            }
+        }))
         .guid(Some(Guid {
             permalink: link.as_deref() == Some(stored.public_id.as_str()),
             value: stored.public_id.clone(),
@@ -163,17 +203,23 @@ fn item(stored: &StoredItem) -> rss::Item {
                 })
                 .collect::<Vec<_>>(),
         )
-        .source(first.map(|s| rss::Source {
-            url: s.feed_url.clone(),
-            title: Some(s.name.clone()),
+        .source(first.and_then(|s| {
+            // RSS <source> needs the feed's address; a source read from
+            // disk without one of its own gets none, never a local path.
+            let url = s.feed_url.clone().or_else(|| s.site_link.clone())?;
+            Some(rss::Source {
+                url,
+                title: Some(s.name.clone()),
+            })
         }))
-        .dublin_core_ext((!a.authors.is_empty() || a.credit.is_some()).then(|| {
+        .dublin_core_ext((!creators.is_empty() || a.credit.is_some()).then(|| {
             DublinCoreExtension {
-                creators: a.authors.clone(),
+                creators,
                 rights: a.credit.iter().cloned().collect(),
                 ..DublinCoreExtension::default()
             }
         }))
+        .atom_ext((!via.is_empty()).then_some(AtomExtension { links: via }))
         .extensions(extensions)
         .build()
 }

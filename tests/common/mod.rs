@@ -166,3 +166,38 @@ pub fn round_trip(rss: &[u8], atom: &[u8]) -> (rss::Channel, atom_syndication::F
     assert_eq!(from_atom.entries.len(), feed.entries().len());
     (channel, feed)
 }
+
+/// The W3C Feed Validation Service's checker beside the checkout, if any.
+fn validator() -> Option<PathBuf> {
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/validate-feed");
+    tool.exists().then_some(tool)
+}
+
+impl Project {
+    /// Every RSS and Atom file this project published passes the W3C
+    /// checker with 0 errors and 0 warnings (`validate-feed --strict`);
+    /// skipped, with a message, where `../shared/tools` is absent.
+    pub fn assert_valid_outputs(&self) {
+        let Some(tool) = validator() else {
+            eprintln!("not validating: ../shared/tools/validate-feed is absent");
+            return;
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("output"))
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("rss" | "atom")));
+        files.sort();
+        assert!(!files.is_empty(), "nothing published to validate");
+        let out = Command::new(tool)
+            .arg("--strict")
+            .args(&files)
+            .output()
+            .expect("run validate-feed");
+        assert!(
+            out.status.success(),
+            "the W3C checker refuses the outputs:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
