@@ -101,6 +101,7 @@ struct RawSource {
     max_items: Option<Spanned<i64>>,
     include: Option<RawFilter>,
     exclude: Option<RawFilter>,
+    priority: Option<i64>,
     // kind = "scrape"
     select: Option<Spanned<RawSelect>>,
     article: Option<RawArticle>,
@@ -434,6 +435,9 @@ pub struct SourceConfig {
     pub max_items: Option<usize>,
     /// Which entries to keep.
     pub filter: Filter,
+    /// When sources share a story and none of them is its origin, the
+    /// fields published come from the one with the higher priority.
+    pub priority: i64,
 }
 
 impl SourceConfig {
@@ -452,6 +456,7 @@ impl SourceConfig {
             timezone: Tz::UTC,
             max_items: None,
             filter: Filter::default(),
+            priority: 0,
         }
     }
 }
@@ -1104,6 +1109,7 @@ impl Validator<'_> {
                     timezone,
                     max_items,
                     filter,
+                    priority: r.priority.unwrap_or(0),
                 });
             }
         }

@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS sources (
     feed_id              TEXT,
     -- The feed's own self link, published for sources read from disk.
     self_link            TEXT,
+    -- From feeds.toml: whose fields win when sources share a story.
+    priority             INTEGER NOT NULL DEFAULT 0,
     etag                 TEXT,
     last_modified        TEXT,
     last_attempt         INTEGER,
@@ -267,6 +269,7 @@ impl Store {
             ("sources", "disabled", "TEXT"),
             ("sources", "next_due_ms", "INTEGER"),
             ("sources", "self_link", "TEXT"),
+            ("sources", "priority", "INTEGER NOT NULL DEFAULT 0"),
         ] {
             let present: bool = conn
                 .query_row(
@@ -335,18 +338,21 @@ impl Store {
     ) -> Result<(), StoreError> {
         // A changed location starts afresh: no move, not disabled.
         tx.execute(
-            "INSERT INTO sources (name, location, last_attempt, next_due_ms) VALUES (?1, ?2, ?3, ?4)
+            "INSERT INTO sources (name, location, last_attempt, next_due_ms, priority)
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(name) DO UPDATE SET
                 moved_to = CASE WHEN sources.location = excluded.location THEN sources.moved_to END,
                 disabled = CASE WHEN sources.location = excluded.location THEN sources.disabled END,
                 location = excluded.location,
                 last_attempt = excluded.last_attempt,
-                next_due_ms = excluded.next_due_ms",
+                next_due_ms = excluded.next_due_ms,
+                priority = excluded.priority",
             params![
                 source.name,
                 location_key(&source.location),
                 to_ts(when.now),
-                when.next_due.timestamp_millis()
+                when.next_due.timestamp_millis(),
+                source.priority
             ],
         )
         .map_err(query("updating source"))?;
@@ -456,7 +462,14 @@ impl Store {
             .map_err(query("marking outputs stale"))?;
         let mut stats = RecordStats::default();
         for article in articles {
-            upsert(&tx, source, article, now, &mut stats)?;
+            upsert(
+                &tx,
+                source,
+                meta.site_link.as_ref(),
+                article,
+                now,
+                &mut stats,
+            )?;
         }
         for key in unchanged {
             tx.prepare_cached(
@@ -517,8 +530,9 @@ impl Store {
             .prepare_cached(
                 "SELECT s.name, s.location, s.title, s.site_link, s.feed_id, x.link, s.self_link
                  FROM item_sources x JOIN sources s ON s.name = x.source
+                 JOIN items i ON i.id = x.item_id
                  WHERE x.item_id = ?1 AND x.source IN temp.wanted
-                 ORDER BY x.first_seen, x.source",
+                 ORDER BY (x.source = i.owner) DESC, x.first_seen, x.source",
             )
             .map_err(query("preparing attribution query"))?;
         let mut rows = items.query([]).map_err(query("reading items"))?;
@@ -758,6 +772,7 @@ impl Store {
 fn upsert(
     tx: &rusqlite::Savepoint<'_>,
     source: &SourceConfig,
+    site: Option<&Url>,
     a: &Article,
     now: DateTime<Utc>,
     stats: &mut RecordStats,
@@ -828,6 +843,34 @@ fn upsert(
         .and_then(|mut s| s.query_row(params![public_id, link, source.name], |r| r.get(0)).optional())
         .map_err(query("looking up same article"))?;
     let item_id = if let Some(item_id) = same {
+        if outranks_owner(tx, source, site, item_id, a.link.as_ref())? {
+            // The story's origin (or a source ranked higher) arrived after
+            // another source carried it: its version is the one published.
+            tx.prepare_cached(
+                "UPDATE items SET owner = ?2, link = ?3, title = ?4, summary = ?5, content = ?6,
+                    authors = ?7, categories = ?8, credit = COALESCE(?9, credit),
+                    image = COALESCE(?10, image), enclosures = COALESCE(?11, enclosures),
+                    author_email = COALESCE(?12, author_email)
+                 WHERE id = ?1",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    item_id,
+                    source.name,
+                    link,
+                    a.title,
+                    a.summary,
+                    a.content,
+                    authors,
+                    categories,
+                    a.credit,
+                    a.image.as_ref().map(Url::as_str),
+                    enclosures,
+                    a.author_email
+                ])
+            })
+            .map_err(query("handing an item to its origin"))?;
+        }
         tx.prepare_cached(
             "UPDATE items SET
                 summary = COALESCE(summary, ?2), content = COALESCE(content, ?3),
@@ -900,6 +943,55 @@ fn upsert(
     .and_then(|mut s| s.execute(params![source.name, key, item_id, link, to_ts(now)]))
     .map_err(query("attributing item"))?;
     Ok(())
+}
+
+/// Whether `source` should own a story another source already brought:
+/// the story's origin (the source whose site or feed is on the story
+/// link's registrable domain) outranks every other source; between two
+/// that are both or neither the origin, the higher `priority` wins; on a
+/// tie the first source keeps it, so items never flip between runs.
+fn outranks_owner(
+    tx: &rusqlite::Savepoint<'_>,
+    source: &SourceConfig,
+    site: Option<&Url>,
+    item_id: i64,
+    story: Option<&Url>,
+) -> Result<bool, StoreError> {
+    let owner: Option<(String, Option<String>, i64)> = tx
+        .prepare_cached(
+            "SELECT s.location, s.site_link, s.priority FROM items i JOIN sources s ON s.name = i.owner
+             WHERE i.id = ?1",
+        )
+        .and_then(|mut st| {
+            st.query_row([item_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+        })
+        .map_err(query("reading the item's owner"))?;
+    let Some((owner_location, owner_site, owner_priority)) = owner else {
+        return Ok(false);
+    };
+    let Some(story_domain) = story
+        .and_then(Url::host_str)
+        .map(crate::source::policy::registrable)
+    else {
+        return Ok(source.priority > owner_priority);
+    };
+    let on_story_site = |urls: &[Option<&str>]| {
+        urls.iter().flatten().any(|u| {
+            Url::parse(u)
+                .ok()
+                .and_then(|u| u.host_str().map(crate::source::policy::registrable))
+                .is_some_and(|d| d == story_domain)
+        })
+    };
+    let location = location_key(&source.location);
+    let new_is_origin = on_story_site(&[site.map(Url::as_str), Some(location.as_str())]);
+    let owner_is_origin = on_story_site(&[owner_site.as_deref(), Some(owner_location.as_str())]);
+    Ok(match (new_is_origin, owner_is_origin) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => source.priority > owner_priority,
+    })
 }
 
 /// Drops this source's entries beyond the retention limits, except the ones

@@ -13,21 +13,18 @@ fn is_xml_char(c: char) -> bool {
 }
 
 /// Drops characters that XML 1.0 forbids (control characters, U+FFFE/FFFF)
-/// and the C1 controls (U+0080–U+009F, mislabelled windows-1252), and
-/// writes the replacement character U+FFFD (what undecodable bytes became)
-/// as `?`: feed validators flag both as bad characters, and readers show
-/// them as boxes.
+/// and the C1 controls (U+0080–U+009F, mislabelled windows-1252, which
+/// feed validators flag and readers show as boxes).
 #[must_use]
 pub fn xml_safe(text: &str) -> String {
     // Nearly every text is clean: check the bytes first and copy once.
-    // (U+FFFD, U+FFFE and U+FFFF start with 0xEF; C1 controls with 0xC2.)
+    // (U+FFFE and U+FFFF start with 0xEF; C1 controls with 0xC2.)
     let suspicious = text
         .bytes()
         .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF || b == 0xC2);
     if suspicious {
         text.chars()
             .filter(|c| is_xml_char(*c) && !('\u{80}'..='\u{9F}').contains(c))
-            .map(|c| if c == '\u{FFFD}' { '?' } else { c })
             .collect()
     } else {
         text.to_owned()
@@ -172,6 +169,6 @@ mod tests {
     #[test]
     fn forbidden_xml_characters_are_dropped() {
         assert_eq!(xml_safe("a\u{0}b\u{1b}c\u{fffe}d\te"), "abcd\te");
-        assert_eq!(xml_safe("x\u{85}y\u{fffd}z é"), "xy?z é");
+        assert_eq!(xml_safe("x\u{85}y\u{fffd}z é"), "xy\u{fffd}z é");
     }
 }

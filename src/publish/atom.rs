@@ -160,7 +160,19 @@ fn image_extension(image: Option<&url::Url>) -> atom_syndication::extension::Ext
     map
 }
 
+/// Plain text as an Atom text construct. Text holding `<` or `&` is
+/// written as escaped HTML (`type="html"`), which readers show the same,
+/// so none of them (nor the W3C checker) takes `a <b> c` for markup.
+fn text(value: &str) -> Text {
+    if value.contains(['<', '&']) {
+        Text::html(crate::normalize::sanitize::escape_html(value))
+    } else {
+        Text::plain(value.to_owned())
+    }
+}
+
 fn entry(stored: &StoredItem, updated: DateTime<Utc>) -> Entry {
+    let stored = &*super::without_replacement_chars(stored);
     let a = &stored.article;
     let mut links = Vec::new();
     if let Some(l) = &a.link {
@@ -202,7 +214,7 @@ fn entry(stored: &StoredItem, updated: DateTime<Utc>) -> Entry {
         }
     });
     Entry {
-        title: Text::plain(a.title.clone()),
+        title: text(&a.title),
         id: stored.public_id.clone(),
         updated: fixed(updated),
         published: Some(fixed(stored.published())),
@@ -230,9 +242,11 @@ fn entry(stored: &StoredItem, updated: DateTime<Utc>) -> Entry {
         source,
         // Without content or summary an entry has no text (RFC 4287 asks
         // for one where there is no content): its title stands in.
-        summary: a.summary.clone().map(Text::html).or_else(|| {
-            (a.content.is_none() && a.link.is_some()).then(|| Text::plain(a.title.clone()))
-        }),
+        summary: a
+            .summary
+            .clone()
+            .map(Text::html)
+            .or_else(|| (a.content.is_none() && a.link.is_some()).then(|| text(&a.title))),
         // RFC 4287 4.1.1.1: an entry with no content needs an alternate
         // link; with neither, the summary (else the title) is the content.
         content: a

@@ -49,6 +49,34 @@ pub(crate) struct Head<'a> {
     pub(crate) updated: Option<DateTime<Utc>>,
 }
 
+/// The item as RSS and Atom carry it: U+FFFD (what undecodable bytes
+/// became) written as `?`, since feed validators flag the replacement
+/// character as a bad character; JSON Feed keeps it.
+pub(crate) fn without_replacement_chars(item: &StoredItem) -> std::borrow::Cow<'_, StoredItem> {
+    const MARK: char = '\u{FFFD}';
+    let a = &item.article;
+    let has = |t: &str| t.contains(MARK);
+    let any = has(&a.title)
+        || a.summary.as_deref().is_some_and(has)
+        || a.content.as_deref().is_some_and(has)
+        || a.credit.as_deref().is_some_and(has)
+        || a.authors.iter().any(|n| has(n))
+        || a.categories.iter().any(|c| has(c));
+    if !any {
+        return std::borrow::Cow::Borrowed(item);
+    }
+    let fix = |t: &str| t.replace(MARK, "?");
+    let mut owned = item.clone();
+    let b = &mut owned.article;
+    b.title = fix(&b.title);
+    b.summary = b.summary.as_deref().map(fix);
+    b.content = b.content.as_deref().map(fix);
+    b.credit = b.credit.as_deref().map(fix);
+    b.authors = b.authors.iter().map(|n| fix(n)).collect();
+    b.categories = b.categories.iter().map(|c| fix(c)).collect();
+    std::borrow::Cow::Owned(owned)
+}
+
 /// The item's "updated": its own, if not before published.
 pub(crate) fn updated_of(item: &StoredItem) -> DateTime<Utc> {
     item.article

@@ -98,7 +98,7 @@ impl FormatWriter for Writer {
             .rfind("</item>")
             .ok_or("the rss writer gave no </item>")?
             + "</item>".len();
-        out.extend_from_slice(&doc.as_bytes()[from..to]);
+        out.extend_from_slice(hex_references(&doc[from..to]).as_bytes());
         Ok(())
     }
 
@@ -106,6 +106,28 @@ impl FormatWriter for Writer {
         out.extend_from_slice(self.tail.as_bytes());
         Ok(())
     }
+}
+
+/// `&lt;` and `&amp;` outside CDATA sections written as `&#x3C;` and
+/// `&#x26;`: the same characters to any XML parser, and the form the RSS
+/// Profile asks for in plain text, so readers (and the W3C checker) do not
+/// take a title such as `a < b` for markup.
+fn hex_references(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len() + 64);
+    let mut rest = xml;
+    while !rest.is_empty() {
+        let (plain, cdata) = match rest.find("<![CDATA[") {
+            Some(at) => {
+                let end = rest[at..].find("]]>").map_or(rest.len(), |n| at + n + 3);
+                (&rest[..at], &rest[at..end])
+            }
+            None => (rest, ""),
+        };
+        out.push_str(&plain.replace("&lt;", "&#x3C;").replace("&amp;", "&#x26;"));
+        out.push_str(cdata);
+        rest = &rest[plain.len() + cdata.len()..];
+    }
+    out
 }
 
 fn element(name: &str, attrs: &[(&str, &str)]) -> Extension {
@@ -121,6 +143,7 @@ fn element(name: &str, attrs: &[(&str, &str)]) -> Extension {
 }
 
 fn item(stored: &StoredItem) -> rss::Item {
+    let stored = &*super::without_replacement_chars(stored);
     let a = &stored.article;
     let link = a.link.as_ref().map(ToString::to_string);
     let first = stored.sources.first();
@@ -222,4 +245,17 @@ fn item(stored: &StoredItem) -> rss::Item {
         .atom_ext((!via.is_empty()).then_some(AtomExtension { links: via }))
         .extensions(extensions)
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn references_are_hex_outside_cdata_only() {
+        assert_eq!(
+            super::hex_references(
+                "<title>a &lt; b &amp; c</title><description><![CDATA[&lt;p&gt;]]></description>"
+            ),
+            "<title>a &#x3C; b &#x26; c</title><description><![CDATA[&lt;p&gt;]]></description>"
+        );
+    }
 }

@@ -157,12 +157,23 @@ fn entry(
             .map(str::trim)
             .filter(|g| !g.is_empty())
             .map(str::to_owned);
+    // feedparser-rs turns a guid into a link even when the guid is no
+    // address ("post-17" → channel link + "post-17"): such a link was never
+    // the publisher's.
+    let from_guid = |l: &Url| {
+        guid.as_deref().is_some_and(|g| {
+            !g.starts_with("http://")
+                && !g.starts_with("https://")
+                && resolve(g).is_some_and(|r| r == *l)
+        })
+    };
     let link = e
         .links
         .iter()
         .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .find_map(|l| resolve(&l.href))
         .or_else(|| e.link.as_deref().and_then(resolve))
+        .filter(|l| !from_guid(l))
         .or_else(|| hint.and_then(|h| h.atom_link.as_deref()).and_then(resolve))
         .or_else(|| {
             // An RSS guid is a permalink unless it says otherwise.
@@ -171,12 +182,17 @@ fn entry(
                 .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
                 .and_then(|g| link::resolve(g, None))
         });
-    let (mut title, title_is_html) = match &e.title_detail {
-        Some(t) => {
+    let atom = hint.map(|h| &h.atom);
+    let (mut title, title_is_html) = match (&e.title_detail, atom.and_then(|a| a.title.clone())) {
+        (Some(t), _) => {
             let html = !matches!(t.content_type, TextType::Text) && looks_like_markup(&t.value);
             (t.value.clone(), html)
         }
-        None => (e.title.clone().unwrap_or_default(), false),
+        (None, Some(atom_title)) => {
+            let html = looks_like_markup(&atom_title);
+            (atom_title, html)
+        }
+        (None, None) => (e.title.clone().unwrap_or_default(), false),
     };
     if title.trim().is_empty() && link.is_none() {
         // A relative link with nothing to resolve it against (a local
@@ -190,6 +206,7 @@ fn entry(
         .as_ref()
         .map(|t| html_of(&t.value, t.content_type))
         .or_else(|| e.summary.clone().map(|s| as_html(&s)))
+        .or_else(|| atom.and_then(|a| a.summary.as_deref()).map(as_html))
         .or_else(|| {
             e.itunes
                 .as_ref()
@@ -208,7 +225,8 @@ fn entry(
                 sanitize::escape_html(&c.value)
             }
         })
-        .or_else(|| hint.and_then(|h| h.body.clone()));
+        .or_else(|| hint.and_then(|h| h.body.clone()))
+        .or_else(|| atom.and_then(|a| a.content.as_deref()).map(as_html));
     let people: Vec<&Person> = if !e.authors.is_empty() {
         e.authors.iter().collect()
     } else if let Some(p) = &e.author_detail {
@@ -271,8 +289,15 @@ fn entry(
     };
     let published = when(e.published_str.as_deref(), e.published)
         .or(e.dc_date)
-        .or_else(|| when(e.created_str.as_deref(), e.created));
-    let updated = when(e.updated_str.as_deref(), e.updated);
+        .or_else(|| when(e.created_str.as_deref(), e.created))
+        .or_else(|| {
+            atom.and_then(|a| a.published.as_deref())
+                .and_then(|d| date::parse(d, tz))
+        });
+    let updated = when(e.updated_str.as_deref(), e.updated).or_else(|| {
+        atom.and_then(|a| a.updated.as_deref())
+            .and_then(|d| date::parse(d, tz))
+    });
     // Links inside the item's HTML: its own xml:base, else the item's
     // link, else the channel link, else the document.
     let content_base = hint

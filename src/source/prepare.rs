@@ -267,6 +267,25 @@ pub struct Hints {
     /// The HTML of an `<xhtml:body>` or `<fullitem>` inside an RSS item:
     /// bodies some publishers use instead of `content:encoded`.
     pub body: Option<String>,
+    /// `atom:title`, `atom:summary`, `atom:content`, `atom:published` and
+    /// `atom:updated` inside an RSS item, as their text (HTML where the
+    /// element holds markup): fallbacks where RSS's own are missing.
+    pub atom: AtomFallbacks,
+}
+
+/// Atom elements inside an RSS item; see [`Hints::atom`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AtomFallbacks {
+    /// `atom:title`, as text.
+    pub title: Option<String>,
+    /// `atom:summary`, as HTML.
+    pub summary: Option<String>,
+    /// `atom:content`, as HTML.
+    pub content: Option<String>,
+    /// `atom:published`, as written.
+    pub published: Option<String>,
+    /// `atom:updated`, as written.
+    pub updated: Option<String>,
 }
 
 /// What one pass over the document found.
@@ -296,6 +315,7 @@ pub fn scan(text: &str, location: &Url, max_depth: usize) -> Result<Scan, String
     // it is an item or entry (and so which hints it fills).
     let mut stack: Vec<(Option<Url>, bool)> = Vec::new();
     let mut open_entry: Option<usize> = None;
+    let mut in_rss_item = false;
     let mut entry_depth = 0usize;
     loop {
         let (start, empty) = match reader.read_event() {
@@ -336,6 +356,7 @@ pub fn scan(text: &str, location: &Url, max_depth: usize) -> Result<Scan, String
             });
             open_entry = Some(found.entries.len() - 1);
             entry_depth = stack.len() + 1;
+            in_rss_item = local == "item";
         } else if let Some(index) = open_entry {
             let hints = &mut found.entries[index];
             if set_here && matches!(local, "description" | "summary" | "content" | "encoded") {
@@ -356,6 +377,29 @@ pub fn scan(text: &str, location: &Url, max_depth: usize) -> Result<Scan, String
                 }
                 continue;
             }
+            let fallback_slot = match local {
+                "title" => Some(&mut hints.atom.title),
+                "summary" => Some(&mut hints.atom.summary),
+                "content" => Some(&mut hints.atom.content),
+                "published" => Some(&mut hints.atom.published),
+                "updated" => Some(&mut hints.atom.updated),
+                _ => None,
+            };
+            if prefixed_atom
+                && in_rss_item
+                && !empty
+                && let Some(slot) = fallback_slot.filter(|slot| slot.is_none())
+            {
+                let kind = attribute(&start, "type").unwrap_or_default();
+                let end = start.name().as_ref().to_owned();
+                if let Ok(span) = reader.read_to_end(quick_xml::name::QName(&end)) {
+                    let inner = text
+                        .get(span.start as usize..span.end as usize)
+                        .unwrap_or_default();
+                    *slot = Some(atom_text(inner, &kind));
+                }
+                continue;
+            }
             if prefixed_atom && local == "link" && hints.atom_link.is_none() {
                 let rel = attribute(&start, "rel");
                 if rel.as_deref().is_none_or(|r| r == "alternate") {
@@ -370,6 +414,24 @@ pub fn scan(text: &str, location: &Url, max_depth: usize) -> Result<Scan, String
         } else {
             stack.push((base, set_here));
         }
+    }
+}
+
+/// An Atom text construct's inner XML as a string: XHTML and escaped HTML
+/// become HTML, plain text stays text (escaped for HTML fields).
+fn atom_text(inner: &str, kind: &str) -> String {
+    let unescaped =
+        || quick_xml::escape::unescape(inner).map_or_else(|_| inner.to_owned(), Cow::into_owned);
+    if kind == "xhtml" {
+        inner.trim().to_owned()
+    } else if inner.trim_start().starts_with("<![CDATA[") {
+        inner
+            .trim()
+            .trim_start_matches("<![CDATA[")
+            .trim_end_matches("]]>")
+            .to_owned()
+    } else {
+        unescaped()
     }
 }
 
