@@ -179,3 +179,112 @@ fn dates_agree_with_feed_rs_expected_results() {
         "more than 2% of dates differ from feed-rs"
     );
 }
+
+/// The number of entries an expected-result JSON gives, if it gives one
+/// and every entry carries something a reader shows (a title, link, id,
+/// summary, content or enclosure; an entry with only an author is not
+/// published, by design).
+fn expected_count(expected: &serde_json::Value) -> Option<usize> {
+    const SHOWN: [&str; 14] = [
+        "title",
+        "link",
+        "links",
+        "id",
+        "guid",
+        "summary",
+        "description",
+        "content",
+        "content_html",
+        "content_text",
+        "url",
+        "enclosures",
+        "attachments",
+        "media",
+    ];
+    let entries = ["items", "entries"]
+        .iter()
+        .find_map(|k| expected.get(*k).and_then(serde_json::Value::as_array))?;
+    let shows = |e: &serde_json::Value| {
+        SHOWN.iter().any(|k| match e.get(*k) {
+            Some(serde_json::Value::String(s)) => !s.trim().is_empty(),
+            Some(serde_json::Value::Array(a)) => !a.is_empty(),
+            Some(serde_json::Value::Object(o)) => !o.is_empty(),
+            Some(serde_json::Value::Null) | None => false,
+            Some(_) => true,
+        })
+    };
+    entries.iter().all(shows).then_some(entries.len())
+}
+
+/// Entry counts against the expected results the corpus ships (gofeed's
+/// parsed models, feed-rs's): where a suite says how many entries a file
+/// holds, feedloom must publish that many on at least 97% of its files.
+#[test]
+fn entry_counts_agree_with_expected_results() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    if !root.join("expected").is_dir() {
+        eprintln!("skipping entry counts: ../shared/corpus/expected is absent");
+        return;
+    }
+    let now = Utc::now();
+    for suite in ["gofeed", "feed-rs"] {
+        let expected_dir = root.join("expected").join(suite);
+        let mut expected_files = Vec::new();
+        files(&expected_dir, &mut expected_files);
+        let (mut compared, mut differ) = (0usize, Vec::new());
+        for expected_path in expected_files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        {
+            let rel = expected_path.strip_prefix(&expected_dir).unwrap();
+            let name = rel.file_name().unwrap().to_string_lossy();
+            let stem = name
+                .trim_end_matches(".json")
+                .trim_end_matches(".serde")
+                .trim_end_matches("_expected");
+            let folder = root.join("feeds").join(suite).join(rel.parent().unwrap());
+            let Some(feed_path) = ["xml", "json", "rss", "atom", "rdf"]
+                .iter()
+                .map(|ext| folder.join(format!("{stem}.{ext}")))
+                .find(|p| p.is_file())
+            else {
+                continue;
+            };
+            let Ok(expected) =
+                serde_json::from_slice::<serde_json::Value>(&std::fs::read(expected_path).unwrap())
+            else {
+                continue;
+            };
+            let Some(want) = expected_count(&expected) else {
+                continue;
+            };
+            let source = SourceConfig::feed("counts", Location::Path(feed_path.clone()));
+            let url = Url::parse("http://127.0.0.1/feed").unwrap();
+            let got = feedloom::source::feed::parse(
+                &std::fs::read(&feed_path).unwrap(),
+                None,
+                &url,
+                &source,
+                &Limits::default(),
+            )
+            .map(|(_, entries)| feedloom::normalize::normalize(entries, &source, now).len())
+            .unwrap_or(0);
+            compared += 1;
+            if got != want {
+                differ.push(format!("{}: expected {want}, got {got}", rel.display()));
+            }
+        }
+        println!(
+            "entry counts ({suite}): {compared} files compared, {} differ",
+            differ.len()
+        );
+        for d in &differ {
+            println!("  {d}");
+        }
+        assert!(compared > 50, "{suite}: too few files compared: {compared}");
+        assert!(
+            differ.len() * 100 <= compared * 3,
+            "{suite}: entry counts differ on more than 3% of files"
+        );
+    }
+}

@@ -57,7 +57,6 @@ pub fn normalize(
 ) -> Vec<Article> {
     let mut sanitizers: Vec<(Option<Url>, Sanitizer)> = Vec::new();
     let mut seen = HashSet::new();
-    let mut seen_whole = HashSet::new();
     let mut articles: Vec<Article> = entries
         .into_iter()
         .filter_map(|entry| {
@@ -80,30 +79,36 @@ pub fn normalize(
             filtered(article, source)
         })
         .filter_map(|mut a| {
-            let fingerprint = (
-                a.source_key(),
-                a.link.as_ref().map(ToString::to_string),
-                link::digest(&[
-                    &a.title,
-                    a.summary.as_deref().unwrap_or_default(),
-                    a.content.as_deref().unwrap_or_default(),
-                ]),
+            if seen.insert(a.source_key()) {
+                return Some(a);
+            }
+            // A key already taken in this batch: a guid reused on another
+            // entry, or the same entry listed twice. Both are published,
+            // as feed readers show them: told apart by the link, else by
+            // the text, else by the entry's place in the feed.
+            let root = a.guid.clone().unwrap_or_else(|| a.source_key());
+            let tell = a.link.as_ref().map_or_else(
+                || {
+                    link::digest(&[
+                        &a.title,
+                        a.summary.as_deref().unwrap_or_default(),
+                        a.content.as_deref().unwrap_or_default(),
+                    ])
+                },
+                ToString::to_string,
             );
-            if !seen_whole.insert(fingerprint.clone()) {
-                return None; // The same entry twice.
-            }
-            if !seen.insert(a.source_key()) {
-                // One guid on different entries (a feed reusing a guid):
-                // each is its own item, told apart by its link, else by
-                // its text.
-                let guid = a.guid.clone()?;
-                let tell = fingerprint.1.unwrap_or(fingerprint.2);
-                a.guid = Some(format!("{guid} {tell}"));
-                if !seen.insert(a.source_key()) {
-                    return None;
+            let mut n = 1usize;
+            loop {
+                a.guid = Some(if n == 1 {
+                    format!("{root} {tell}")
+                } else {
+                    format!("{root} {tell} #{n}")
+                });
+                if seen.insert(a.source_key()) {
+                    return Some(a);
                 }
+                n += 1;
             }
-            Some(a)
         })
         .collect();
     if let Some(max) = source.max_items
@@ -274,7 +279,7 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_within_a_batch_collapse_and_empty_entries_drop() {
+    fn entries_sharing_a_key_stay_apart_and_empty_entries_drop() {
         let now = Utc::now();
         let entries = vec![
             raw("One", Some("https://ex.org/1")),
@@ -284,7 +289,9 @@ mod tests {
         ];
         let out = normalize(entries, &source(), now);
         let titles: Vec<_> = out.iter().map(|a| a.title.as_str()).collect();
-        assert_eq!(titles, ["One", "https://ex.org/2"]);
+        // Two entries with one link are both published, as readers show them.
+        assert_eq!(titles, ["One", "One again", "https://ex.org/2"]);
+        assert_ne!(out[0].source_key(), out[1].source_key());
         assert_eq!(out[0].date_source, DateSource::FirstSeen);
     }
 

@@ -45,9 +45,17 @@ pub fn parse(
         prepare::entities(&text)?.into_owned()
     };
     let scan = prepare::scan(&text, location, limits.max_depth)?;
-    let primary = feedparser::read(&text, limits)
+    let mut primary = feedparser::read(&text, limits)
         .ok()
         .filter(feedparser::recognised);
+    if primary.is_none()
+        && is_json
+        && let Some(fixed) = json_feed_version_repaired(&text)
+    {
+        primary = feedparser::read(&fixed, limits)
+            .ok()
+            .filter(feedparser::recognised);
+    }
     let doubtful = primary
         .as_ref()
         .is_none_or(|f| f.entries.is_empty() || f.bozo);
@@ -136,6 +144,29 @@ fn lone_surrogates_replaced(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// A JSON document with `items` whose `version` is missing or not a JSON
+/// Feed URL ("1.0"), with the version JSON Feed 1.1 gives: the items are
+/// what matters, and both parsers refuse an unknown version.
+fn json_feed_version_repaired(text: &str) -> Option<String> {
+    let mut doc: serde_json::Value = serde_json::from_str(text).ok()?;
+    let object = doc.as_object_mut()?;
+    if !object.get("items").is_some_and(serde_json::Value::is_array) {
+        return None;
+    }
+    let known = object
+        .get("version")
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|v| v.starts_with("https://jsonfeed.org/version/"));
+    if known {
+        return None;
+    }
+    object.insert(
+        "version".to_owned(),
+        serde_json::Value::from("https://jsonfeed.org/version/1.1"),
+    );
+    serde_json::to_string(&doc).ok()
 }
 
 /// The fallback reading, through feed-rs with its repairs.
