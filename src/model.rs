@@ -70,6 +70,11 @@ pub struct Article {
     pub guid: Option<String>,
     /// Canonical absolute link to the original article.
     pub link: Option<Url>,
+    /// The same link byte for byte as the publisher wrote it (tracking
+    /// parameters removed), where that differs from `link`'s serialization
+    /// (an IRI with non-ASCII characters, an upper-case host): what is
+    /// published and matched. `None`: `link` as serialized.
+    pub link_text: Option<String>,
     /// Plain-text title (may be empty: some feeds have none).
     pub title: String,
     /// Sanitized HTML summary.
@@ -99,6 +104,14 @@ pub struct Article {
 }
 
 impl Article {
+    /// The link as it is published: [`Article::link_text`], else `link`.
+    #[must_use]
+    pub fn link_str(&self) -> Option<&str> {
+        self.link_text
+            .as_deref()
+            .or_else(|| self.link.as_ref().map(Url::as_str))
+    }
+
     /// The key that recognises this entry within its source across fetches:
     /// the source's guid, else the canonical link, else a hash of its text.
     /// Why this order: guids are the source's promise of identity; links

@@ -545,7 +545,8 @@ impl Store {
                         public_id: row.get(1)?,
                         article: Article {
                             guid: None,
-                            link: link.and_then(|l| Url::parse(&l).ok()),
+                            link: link.as_deref().and_then(|l| Url::parse(l).ok()),
+                            link_text: link,
                             title: row.get(3)?,
                             summary: row.get(4)?,
                             content: row.get(5)?,
@@ -778,7 +779,7 @@ fn upsert(
     stats: &mut RecordStats,
 ) -> Result<(), StoreError> {
     let key = a.source_key();
-    let link = a.link.as_ref().map(Url::as_str);
+    let link = a.link_str();
     let authors = json_list(&a.authors);
     let categories = json_list(&a.categories);
     let enclosures = (!a.enclosures.is_empty())

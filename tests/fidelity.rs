@@ -209,6 +209,14 @@ async fn every_class_of_input_is_read_faithfully() {
             format!("https://links.example/digest#{anchor}")
         );
     }
+    assert_eq!(
+        item("Upper-case host")["url"],
+        "https://Links.Example/Case/Path?Q=1"
+    );
+    assert_eq!(
+        item("Written as an IRI")["url"],
+        "https://links.example/café/straße?q=ü"
+    );
     assert_eq!(item("Shared guid A")["url"], "https://links.example/a");
     assert_eq!(item("Shared guid B")["url"], "https://links.example/b");
 
@@ -331,6 +339,25 @@ async fn every_class_of_input_is_read_faithfully() {
         ]
     );
     assert_eq!(atom_ep2.authors()[0].email(), Some("host@tidetalk.example"));
+    // The IRI as written in Atom; RSS, which wants URIs, gets its encoded form.
+    let atom_iri = atom
+        .entries()
+        .iter()
+        .find(|e| e.title().as_str() == "Written as an IRI")
+        .unwrap();
+    assert_eq!(
+        atom_iri.links()[0].href(),
+        "https://links.example/café/straße?q=ü"
+    );
+    let rss_iri = channel
+        .items()
+        .iter()
+        .find(|i| i.title() == Some("Written as an IRI"))
+        .unwrap();
+    assert_eq!(
+        rss_iri.link(),
+        Some("https://links.example/caf%C3%A9/stra%C3%9Fe?q=%C3%BC")
+    );
     readers_see_every_item(&project, all_count);
 }
 

@@ -65,6 +65,49 @@ pub fn canonical(mut url: Url) -> Url {
     url
 }
 
+/// A link as written, less its tracking parameters, by the same rule as
+/// [`canonical`] but on the text itself, so every other byte stays.
+#[must_use]
+pub fn without_tracking(raw: &str) -> String {
+    let (before_fragment, fragment) = match raw.find('#') {
+        Some(at) => (&raw[..at], &raw[at..]),
+        None => (raw, ""),
+    };
+    let Some((path, query)) = before_fragment.split_once('?') else {
+        return raw.to_owned();
+    };
+    let is_tracking = |pair: &str| {
+        is_tracking_param(&percent_decoded(pair.split('=').next().unwrap_or_default()))
+    };
+    if !query.split('&').any(is_tracking) {
+        return raw.to_owned();
+    }
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !is_tracking(p))
+        .collect();
+    if kept.is_empty() {
+        format!("{path}{fragment}")
+    } else {
+        format!("{path}?{}{fragment}", kept.join("&"))
+    }
+}
+
+/// Whether `raw`, an absolute link as a feed wrote it, can be published
+/// as it is: an IRI with nothing a feed document or reader would choke on
+/// (whitespace, controls, `<>"{}|\^` and backquote).
+#[must_use]
+pub fn publishable_as_written(raw: &str) -> bool {
+    !raw.is_empty()
+        && raw.len() <= 2048
+        && !raw.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`')
+        })
+        && Url::parse(raw).is_ok()
+}
+
 fn percent_decoded(text: &str) -> String {
     url::form_urlencoded::parse(text.as_bytes())
         .next()

@@ -123,6 +123,10 @@ pub fn normalize(
 
 fn canonical_link(mut a: Article) -> Article {
     a.link = a.link.map(link::canonical);
+    a.link_text = a.link_text.as_deref().map(link::without_tracking);
+    if a.link.is_none() || a.link_text.as_deref() == a.link.as_ref().map(Url::as_str) {
+        a.link_text = None;
+    }
     a
 }
 

@@ -175,8 +175,8 @@ fn entry(stored: &StoredItem, updated: DateTime<Utc>) -> Entry {
     let stored = &*super::without_replacement_chars(stored);
     let a = &stored.article;
     let mut links = Vec::new();
-    if let Some(l) = &a.link {
-        links.push(link(l.as_str(), "alternate", Some("text/html"), None));
+    if let Some(l) = a.link_str() {
+        links.push(link(l, "alternate", Some("text/html"), None));
     }
     for e in &a.enclosures {
         links.push(Link {

@@ -143,7 +143,7 @@ fn item(stored: &StoredItem) -> Item<'_> {
         .filter(|s| !s.is_empty());
     Item {
         id: &stored.public_id,
-        url: a.link.as_ref().map(url::Url::as_str),
+        url: a.link_str(),
         title: &a.title,
         content_html: a.content.as_deref().or(a.summary.as_deref()),
         summary,

@@ -145,7 +145,14 @@ fn element(name: &str, attrs: &[(&str, &str)]) -> Extension {
 fn item(stored: &StoredItem) -> rss::Item {
     let stored = &*super::without_replacement_chars(stored);
     let a = &stored.article;
-    let link = a.link.as_ref().map(ToString::to_string);
+    // RSS wants URIs, not IRIs: a link written with non-ASCII characters
+    // goes out in its percent-encoded form (Atom and JSON Feed keep it).
+    let link = a
+        .link_text
+        .as_deref()
+        .filter(|t| t.is_ascii())
+        .or_else(|| a.link.as_ref().map(url::Url::as_str))
+        .map(str::to_owned);
     let first = stored.sources.first();
     let via: Vec<Link> = stored
         .sources

@@ -462,6 +462,7 @@ fn adapt_entry(entry: &Entry, location: &Url, feed_authors: &[String]) -> RawEnt
     let article = Article {
         guid,
         link,
+        link_text: None,
         author_email,
         enclosures,
         title: entry

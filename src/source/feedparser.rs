@@ -167,13 +167,23 @@ fn entry(
                 && resolve(g).is_some_and(|r| r == *l)
         })
     };
-    let link = e
+    let hrefs: Vec<&str> = e
         .links
         .iter()
         .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .find_map(|l| resolve(&l.href))
-        .or_else(|| e.link.as_deref().and_then(resolve))
-        .filter(|l| !from_guid(l))
+        .map(|l| l.href.as_str())
+        .chain(e.link.as_deref())
+        .collect();
+    let chosen = hrefs
+        .iter()
+        .find_map(|h| resolve(h).filter(|l| !from_guid(l)).map(|l| (*h, l)));
+    // An absolute link is published as written (an IRI stays an IRI).
+    let link_text = chosen.as_ref().and_then(|(raw, _)| {
+        let raw = attribute_text(raw.trim()).into_owned();
+        link::publishable_as_written(&raw).then_some(raw)
+    });
+    let link = chosen
+        .map(|(_, l)| l)
         .or_else(|| hint.and_then(|h| h.atom_link.as_deref()).and_then(resolve))
         .or_else(|| {
             // An RSS guid is a permalink unless it says otherwise.
@@ -306,6 +316,7 @@ fn entry(
         .or_else(|| base.clone());
     let article = Article {
         guid,
+        link_text: link_text.filter(|_| link.is_some()),
         link,
         title,
         summary,
