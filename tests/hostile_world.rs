@@ -117,6 +117,7 @@ path = "local.rss"
     // A plain run (not --all) after the holds: still no crash.
     let run = project.feedloom(&["run"]);
     assert!(matches!(run.code, 0 | 3), "{run:?}");
+    project.assert_valid_outputs();
 }
 
 #[tokio::test]
@@ -198,6 +199,7 @@ url = "{site}/feed.xml"
         "the admin port was asked"
     );
     no_secret_in_outputs(&project);
+    project.assert_valid_outputs();
     let feed = project.json("all.json");
     let items = feed["items"].as_array().unwrap();
     let titles: Vec<&str> = items.iter().filter_map(|i| i["title"].as_str()).collect();
@@ -443,6 +445,7 @@ path = "local.rdf"
         .filter_map(|i| i["title"].as_str())
         .collect();
     assert!(titles.contains(&"Kept note"), "{titles:?}");
+    project.assert_valid_outputs();
 
     // The daemon, with the same sources, stops within 5 s of SIGTERM.
     let mut daemon = spawn(&project, &["daemon"]);
@@ -514,6 +517,7 @@ base_url = "https://example.org/notes/"
             "https://example.org/notes/two%20words.txt",
         ]
     );
+    project.assert_valid_outputs();
 }
 
 #[tokio::test]

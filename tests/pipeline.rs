@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use common::{Project, fixture, round_trip, serve};
+use common::{Project, fixture, reader, round_trip, serve};
 use serde_json::Value;
 use wiremock::MockServer;
 
@@ -363,30 +363,6 @@ async fn second_run_is_conditional_and_changes_no_byte() {
 
 /// Runs one of the real feed readers in `../shared/tools` on a file, or
 /// says why it cannot.
-fn reader(tool: &str, args: &[&str], file: &std::path::Path) -> Option<Value> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/tools")
-        .join(tool);
-    if !path.exists() {
-        eprintln!("skipping {tool}: ../shared/tools is absent");
-        return None;
-    }
-    let out = std::process::Command::new(&path)
-        .args(args)
-        .arg(file)
-        .output()
-        .ok()?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let parsed = serde_json::from_str(stdout.trim()).ok();
-    if parsed.is_none() {
-        eprintln!(
-            "skipping {tool}: it did not run ({}{})",
-            stdout.trim(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    parsed
-}
 
 /// What subscribers' software sees: newsboat and Python feedparser read
 /// every item of the RSS and Atom outputs, with the same UTC dates as the

@@ -323,6 +323,7 @@ base_url = "https://saved.example.org/articles/"
     );
     let run = project.feedloom(&["run"]);
     assert_eq!(run.code, 0, "{run:?}");
+    project.assert_valid_outputs();
     let items = items_by_title(&project);
     assert_eq!(items.len(), 3, "{:#?}", items.keys());
 
@@ -446,6 +447,7 @@ fn the_seed_through_a_files_source() {
     std::fs::create_dir_all(project.dir.path().join("seed")).unwrap();
     std::fs::write(project.dir.path().join("seed/article.txt"), &seed).unwrap();
     assert_eq!(project.feedloom(&["run"]).code, 0);
+    project.assert_valid_outputs();
     let json = project.json("all.json");
     let items = json["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
@@ -520,6 +522,7 @@ async fn the_seed_through_a_scrape_source() {
     ));
     let run = project.feedloom(&["run"]);
     assert_eq!(run.code, 0, "{run:?}");
+    project.assert_valid_outputs();
     let json = project.json("all.json");
     let items = json["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);

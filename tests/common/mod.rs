@@ -201,3 +201,31 @@ impl Project {
         );
     }
 }
+
+/// Runs one of the real feed readers in `../shared/tools` (`newsboat-read`,
+/// `feedparser-read`) on a file and parses its JSON; `None`, with a message,
+/// where the tool or the reader behind it is absent.
+pub fn reader(tool: &str, args: &[&str], file: &std::path::Path) -> Option<serde_json::Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/tools")
+        .join(tool);
+    if !path.exists() {
+        eprintln!("skipping {tool}: ../shared/tools is absent");
+        return None;
+    }
+    let out = std::process::Command::new(&path)
+        .args(args)
+        .arg(file)
+        .output()
+        .ok()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let parsed = serde_json::from_str(stdout.trim()).ok();
+    if parsed.is_none() {
+        eprintln!(
+            "skipping {tool}: it did not run ({}{})",
+            stdout.trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    parsed
+}
