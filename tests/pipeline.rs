@@ -361,9 +361,6 @@ async fn second_run_is_conditional_and_changes_no_byte() {
     }
 }
 
-/// Runs one of the real feed readers in `../shared/tools` on a file, or
-/// says why it cannot.
-
 /// What subscribers' software sees: newsboat and Python feedparser read
 /// every item of the RSS and Atom outputs, with the same UTC dates as the
 /// JSON Feed, and report no error.
