@@ -237,42 +237,7 @@ fn entry(
         })
         .or_else(|| hint.and_then(|h| h.body.clone()))
         .or_else(|| atom.and_then(|a| a.content.as_deref()).map(as_html));
-    let people: Vec<&Person> = if !e.authors.is_empty() {
-        e.authors.iter().collect()
-    } else if let Some(p) = &e.author_detail {
-        vec![p]
-    } else {
-        Vec::new()
-    };
-    let mut authors: Vec<String> = people
-        .iter()
-        .filter_map(|p| p.name.as_deref().map(str::to_owned))
-        .collect();
-    let mut author_email = people
-        .iter()
-        .find_map(|p| p.email.as_deref().map(str::to_owned));
-    if authors.is_empty() {
-        let named = e
-            .author
-            .as_deref()
-            .or(e.dc_creator.as_deref())
-            .or_else(|| e.itunes.as_ref().and_then(|i| i.author.as_deref()))
-            .map(str::trim)
-            .filter(|a| !a.is_empty());
-        if let Some(named) = named {
-            let (name, email) = split_rfc822_author(named);
-            if let Some(name) = name {
-                authors.push(name);
-            }
-            author_email = author_email.or(email);
-        }
-    }
-    if authors.is_empty() && author_email.is_none() {
-        authors = feed_authors
-            .iter()
-            .filter_map(|p| p.name.as_deref().map(str::to_owned))
-            .collect();
-    }
+    let (authors, author_email) = authors_of(e, feed_authors);
     let (enclosures, enclosure_image) = enclosures(e, &resolve);
     let image = e
         .media_thumbnail
@@ -348,6 +313,49 @@ fn entry(
         origins: Vec::new(),
         title_is_html,
     }
+}
+
+/// The entry's author names and the first e-mail address: its Atom
+/// persons, else its RSS `<author>` (`jo@example.org (Jo Writer)`),
+/// `dc:creator` or `itunes:author`, else the feed's authors.
+fn authors_of(e: &Entry, feed_authors: &[Person]) -> (Vec<String>, Option<String>) {
+    let people: Vec<&Person> = if !e.authors.is_empty() {
+        e.authors.iter().collect()
+    } else if let Some(p) = &e.author_detail {
+        vec![p]
+    } else {
+        Vec::new()
+    };
+    let mut authors: Vec<String> = people
+        .iter()
+        .filter_map(|p| p.name.as_deref().map(str::to_owned))
+        .collect();
+    let mut author_email = people
+        .iter()
+        .find_map(|p| p.email.as_deref().map(str::to_owned));
+    if authors.is_empty() {
+        let named = e
+            .author
+            .as_deref()
+            .or(e.dc_creator.as_deref())
+            .or_else(|| e.itunes.as_ref().and_then(|i| i.author.as_deref()))
+            .map(str::trim)
+            .filter(|a| !a.is_empty());
+        if let Some(named) = named {
+            let (name, email) = split_rfc822_author(named);
+            if let Some(name) = name {
+                authors.push(name);
+            }
+            author_email = author_email.or(email);
+        }
+    }
+    if authors.is_empty() && author_email.is_none() {
+        authors = feed_authors
+            .iter()
+            .filter_map(|p| p.name.as_deref().map(str::to_owned))
+            .collect();
+    }
+    (authors, author_email)
 }
 
 /// The item's media files (enclosures, then Media RSS content not already
