@@ -89,6 +89,16 @@ pub(super) async fn read<S: std::hash::BuildHasher>(
         });
     }
 
+    // A listing is read like a feed: at most `max_entries` items, so a
+    // page of a million links cannot hold the run.
+    let max_entries = ctx.settings.limits.max_entries;
+    if listed.len() > max_entries {
+        notes.push(format!(
+            "the listing has {} items; only the first {max_entries} are read (settings.max_entries)",
+            listed.len()
+        ));
+        listed.truncate(max_entries);
+    }
     let mut listing = Listing {
         listed: listed.len(),
         validators: next_validators,
