@@ -106,7 +106,7 @@ pub(crate) fn daemon(config_path: &Path, serve: Option<&str>) -> anyhow::Result<
                     .with_context(|| format!("serving on {addr}"))
             })
         });
-        feedloom::run::daemon(config_path, settings, &signals, &|_, _| {}).await?;
+        feedloom::daemon::run(config_path, settings, &signals, &|_, _| {}).await?;
         signals.stop.cancel();
         if let Some(server) = server {
             server.await.context("the file server stopped")??;
@@ -202,6 +202,7 @@ pub(crate) fn status(config_path: &Path, json: bool) -> anyhow::Result<ExitCode>
                     "next_due": time(s.and_then(|s| s.next_due)),
                     "moved_to": s.and_then(|s| s.moved_to.clone()),
                     "disabled": s.and_then(|s| s.disabled.clone()),
+                    "fetching_since": time(s.and_then(|s| s.fetching_since)),
                 })
             })
             .collect();
@@ -234,8 +235,11 @@ pub(crate) fn status(config_path: &Path, json: bool) -> anyhow::Result<ExitCode>
             .and_then(|s| s.moved_to.clone())
             .map(|m| format!(" (moved to {m})"))
             .unwrap_or_default();
+        let fetching = time(s.and_then(|s| s.fetching_since))
+            .map(|since| format!(" (fetching since {since})"))
+            .unwrap_or_default();
         println!(
-            "{:<28} {:<12} {:<21} {:>6}  {:<21} {error}{moved}",
+            "{:<28} {:<12} {:<21} {:>6}  {:<21} {error}{moved}{fetching}",
             shorten(name, 28),
             state,
             time(s.and_then(|s| s.last_success)).unwrap_or_else(|| "never".into()),

@@ -59,6 +59,7 @@ struct RawSettings {
     connect_timeout: Option<Spanned<String>>,
     per_host: Option<Spanned<i64>>,
     max_backoff: Option<Spanned<String>>,
+    publish_delay: Option<Spanned<String>>,
     allow_private: Option<bool>,
     retention: Option<RawRetention>,
 }
@@ -175,6 +176,9 @@ pub struct Settings {
     pub per_host: usize,
     /// The longest a failing source waits before it is tried again.
     pub max_backoff: Duration,
+    /// How long the daemon waits after a result that changed an output
+    /// before it publishes, so results arriving meanwhile share one publish.
+    pub publish_delay: Duration,
     /// Whether any source may fetch loopback, private and link-local
     /// addresses (an intranet aggregator). Off, only a source whose own
     /// configured URL is on such a host may reach that host.
@@ -926,6 +930,11 @@ impl Validator<'_> {
             .as_ref()
             .and_then(|v| self.duration(v, "settings.max_backoff"))
             .unwrap_or(Duration::from_hours(24));
+        let publish_delay = s
+            .publish_delay
+            .as_ref()
+            .and_then(|v| self.duration(v, "settings.publish_delay"))
+            .unwrap_or(Duration::from_secs(2));
         let timeout = s
             .timeout
             .as_ref()
@@ -1005,6 +1014,7 @@ impl Validator<'_> {
             concurrency,
             per_host,
             max_backoff,
+            publish_delay,
             allow_private: s.allow_private.unwrap_or(false),
             max_response_size,
             limits,

@@ -13,7 +13,8 @@
 //! - [`normalize`]: dates, links, sanitizing, filters, in one visible order.
 //! - [`store`]: the SQLite state: items, first-seen times, validators, health.
 //! - [`publish`]: RSS, Atom, JSON Feed and OPML writers, streamed, with atomic file writes.
-//! - [`run`]: one cycle ([`run::run_once`]) and the daemon ([`run::daemon`]).
+//! - [`run`]: one cycle ([`run::run_once`]); [`daemon`]: every source on
+//!   its own clock ([`daemon::run`]).
 //! - [`opml`]: OPML import and export.
 //! - [`schedule`]: when each source is next due, backoff.
 //! - [`serve`]: the output folder over HTTP; [`lock`]: one run at a time.
@@ -37,6 +38,7 @@
 //! ```
 
 pub mod config;
+pub mod daemon;
 pub mod error;
 pub mod extract;
 pub mod lock;

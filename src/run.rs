@@ -1,7 +1,7 @@
 //! Running: one cycle over the due sources (concurrently, each result
 //! recorded in the store as it arrives, one transaction per source), then
-//! publishing; and the daemon, which repeats cycles as sources fall due
-//! until it is told to stop.
+//! publishing: what `feedloom run` (the cron one-shot) does. The daemon
+//! ([`crate::daemon`]) shares the recording policy below.
 //!
 //! Policy on results lives here: a 304 keeps the items; a failure backs
 //! off; a 429/503 with `Retry-After` holds the whole host; a 301/308 is
@@ -9,7 +9,6 @@
 //! nothing has broken.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -30,7 +29,7 @@ const RECORD_BATCH: usize = 32;
 
 /// How long fetches already running may go on after a stop was asked for,
 /// before they are abandoned (their sources stay due).
-const STOP_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// What a run should do beyond the defaults.
 #[derive(Debug, Clone, Copy, Default)]
@@ -156,7 +155,7 @@ pub fn publish_if_needed(settings: &Settings, store: &mut Store) -> Result<Vec<W
 
 /// The source as it should be read now: from where a permanent redirect
 /// sent it, if it moved.
-fn effective(source: &SourceConfig, moved_to: Option<&Url>) -> SourceConfig {
+pub(crate) fn effective(source: &SourceConfig, moved_to: Option<&Url>) -> SourceConfig {
     match (moved_to, &source.location) {
         (Some(to), Location::Url(_)) => SourceConfig {
             location: Location::Url(to.clone()),
@@ -269,7 +268,7 @@ pub async fn cycle(
 }
 
 /// Records one source's result and decides when it is next due.
-fn record(
+pub(crate) fn record(
     settings: &Settings,
     store: &mut Store,
     src: &SourceConfig,
@@ -372,7 +371,7 @@ fn record(
 }
 
 /// The error for a source whose reading panicked.
-fn crashed(name: &str, panic: &(dyn std::any::Any + Send)) -> SourceError {
+pub(crate) fn crashed(name: &str, panic: &(dyn std::any::Any + Send)) -> SourceError {
     let message = panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -403,94 +402,4 @@ pub struct Signals {
     pub stop: CancellationToken,
     /// Notified on SIGHUP.
     pub reload: std::sync::Arc<tokio::sync::Notify>,
-}
-
-/// The longest the daemon sleeps between looks at the schedule.
-const MAX_SLEEP: Duration = Duration::from_secs(60);
-
-/// Runs cycles as sources fall due until `signals.stop`; publishes after
-/// each cycle that changed something (one publish per cycle, not per
-/// source); reloads `feeds.toml` on `signals.reload`, keeping the old
-/// config when the new one is invalid.
-///
-/// # Errors
-/// When the state file or an output cannot be written.
-pub async fn daemon(
-    config_path: &Path,
-    mut settings: Settings,
-    signals: &Signals,
-    progress: Progress<'_>,
-) -> Result<(), RunError> {
-    let mut store = Store::open(&settings.state_file)?;
-    publish_if_needed(&settings, &mut store)?;
-    tracing::info!(sources = settings.sources.len(), "Daemon started.");
-    loop {
-        let outcomes = cycle(
-            &settings,
-            &mut store,
-            RunOptions::default(),
-            &signals.stop,
-            progress,
-        )
-        .await?;
-        let changed = outcomes
-            .iter()
-            .any(|(_, o)| matches!(o, Outcome::Updated { .. }));
-        for (name, outcome) in &outcomes {
-            if let Outcome::Failed(message) = outcome {
-                tracing::warn!(source = %name, error = %message, "Fetch failed; keeping previous items.");
-            }
-        }
-        if changed {
-            let written = publish_if_needed(&settings, &mut store)?;
-            let files = written.iter().filter(|w| w.changed).count();
-            tracing::info!(changed_files = files, "Published.");
-        }
-        if signals.stop.is_cancelled() {
-            break;
-        }
-        let wake = next_wake(&settings, &store)?;
-        let sleep = (wake - Utc::now())
-            .to_std()
-            .unwrap_or_default()
-            .clamp(Duration::from_millis(100), MAX_SLEEP);
-        tokio::select! {
-            () = tokio::time::sleep(sleep) => {}
-            () = signals.stop.cancelled() => break,
-            () = signals.reload.notified() => {
-                match crate::config::load(config_path) {
-                    Ok(new) => {
-                        tracing::info!(sources = new.sources.len(), "Reloaded feeds.toml.");
-                        if new.state_file != settings.state_file {
-                            store = Store::open(&new.state_file)?;
-                        }
-                        settings = new;
-                        publish_if_needed(&settings, &mut store)?;
-                    }
-                    Err(e) => tracing::error!(error = %format!("{e:#}"), "The new feeds.toml is invalid; keeping the old one."),
-                }
-            }
-        }
-    }
-    tracing::info!("Daemon stopped.");
-    Ok(())
-}
-
-/// The earliest time any enabled source falls due.
-fn next_wake(settings: &Settings, store: &Store) -> Result<DateTime<Utc>, RunError> {
-    let mut wake = schedule::later(Utc::now(), MAX_SLEEP);
-    for src in &settings.sources {
-        let state = store.source_state(src)?;
-        if state.disabled.is_some() {
-            continue;
-        }
-        let mut due = state.next_due.unwrap_or_else(Utc::now);
-        if let Location::Url(url) = &src.location
-            && let Some(until) = store.host_not_before(url.host_str().unwrap_or_default())?
-        {
-            due = due.max(until);
-        }
-        wake = wake.min(due);
-    }
-    Ok(wake)
 }

@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS sources (
     self_link            TEXT,
     -- From feeds.toml: whose fields win when sources share a story.
     priority             INTEGER NOT NULL DEFAULT 0,
+    -- While the daemon fetches it: since when (milliseconds); else NULL.
+    fetching_since_ms    INTEGER,
     etag                 TEXT,
     last_modified        TEXT,
     last_attempt         INTEGER,
@@ -140,6 +142,8 @@ pub struct SourceStatus {
     pub disabled: Option<String>,
     /// Items stored.
     pub items: usize,
+    /// While the daemon fetches it: since when.
+    pub fetching_since: Option<DateTime<Utc>>,
 }
 
 /// One source's result as the store records it.
@@ -270,6 +274,7 @@ impl Store {
             ("sources", "next_due_ms", "INTEGER"),
             ("sources", "self_link", "TEXT"),
             ("sources", "priority", "INTEGER NOT NULL DEFAULT 0"),
+            ("sources", "fetching_since_ms", "INTEGER"),
         ] {
             let present: bool = conn
                 .query_row(
@@ -715,7 +720,8 @@ impl Store {
             .prepare(
                 "SELECT s.name, s.location, s.last_attempt, s.last_success, s.last_error,
                         s.consecutive_failures, s.next_due_ms, s.moved_to, s.disabled,
-                        (SELECT COUNT(*) FROM item_sources x WHERE x.source = s.name)
+                        (SELECT COUNT(*) FROM item_sources x WHERE x.source = s.name),
+                        s.fetching_since_ms
                  FROM sources s ORDER BY s.name",
             )
             .map_err(query("reading statuses"))?;
@@ -731,10 +737,42 @@ impl Store {
                 moved_to: r.get(7)?,
                 disabled: r.get(8)?,
                 items: usize::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
+                fetching_since: r.get::<_, Option<i64>>(10)?.map(from_ms),
             })
         })
         .and_then(Iterator::collect)
         .map_err(query("reading statuses"))
+    }
+
+    /// Marks a source as being fetched since `since` (`None`: not any
+    /// more), for `feedloom status` while the daemon runs. A source the
+    /// state has never seen gets its row when its first result is recorded.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn mark_fetching(
+        &self,
+        source: &str,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE sources SET fetching_since_ms = ?2 WHERE name = ?1",
+                params![source, since.map(|d| d.timestamp_millis())],
+            )
+            .map(drop)
+            .map_err(query("marking a fetch"))
+    }
+
+    /// Forgets every in-flight mark (a daemon that died left them).
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn clear_fetching(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE sources SET fetching_since_ms = NULL", [])
+            .map(drop)
+            .map_err(query("clearing fetch marks"))
     }
 
     /// The canonical links of the items a source has stored: scraped

@@ -1,0 +1,312 @@
+//! The daemon: every source on its own clock. A due-time queue (a heap)
+//! feeds a bounded pool of fetches; each result is recorded as it arrives
+//! (one transaction), and publishing follows changes, not rounds: the
+//! first result that changed something starts a `publish_delay` wait, and
+//! the results arriving meanwhile share that one publish. A slow or hanging
+//! fetch holds only its own source (and its host's politeness slot), never
+//! the schedule; waking up costs what is due, not what is configured.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use futures::FutureExt;
+use tokio::task::JoinHandle;
+
+use crate::config::{Location, Settings, SourceKind};
+use crate::error::{RunError, SourceError};
+use crate::model::Fetched;
+use crate::run::{
+    Outcome, Progress, STOP_GRACE, Signals, crashed, effective, publish_if_needed, record,
+};
+use crate::source;
+use crate::store::Store;
+
+/// The longest the daemon sleeps between looks at the queue (a safety net:
+/// every due time it knows of wakes it exactly).
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// One fetch running on the pool: which source, how many failures it had
+/// in a row when it started, and the clock its results are recorded with.
+struct Running {
+    name: String,
+    failures: u32,
+    now: DateTime<Utc>,
+    handle: JoinHandle<()>,
+}
+
+/// A finished fetch, sent back by its task: the fetch's id and its result.
+type Done = (usize, Result<Fetched, SourceError>);
+
+/// Sources by when they are next due, soonest first.
+type DueQueue = BinaryHeap<Reverse<(DateTime<Utc>, String)>>;
+
+/// What every fetch of the daemon shares; rebuilt when feeds.toml reloads.
+struct Shared {
+    settings: Arc<Settings>,
+    client: source::http::Client,
+    politeness: Arc<source::polite::Politeness>,
+}
+
+impl Shared {
+    fn new(settings: Settings) -> Result<Self, RunError> {
+        let client =
+            source::http::Client::new(&settings).map_err(|e| RunError::Client(e.to_string()))?;
+        Ok(Self {
+            politeness: Arc::new(source::polite::Politeness::new(settings.per_host)),
+            settings: Arc::new(settings),
+            client,
+        })
+    }
+}
+
+/// The due-time queue: every enabled source by when it is next due (or
+/// its host may be asked again, whichever is later).
+fn queue(settings: &Settings, store: &Store) -> Result<DueQueue, RunError> {
+    let mut heap = BinaryHeap::new();
+    for src in &settings.sources {
+        if let Some(due) = due_time(src, store)? {
+            heap.push(Reverse((due, src.name.clone())));
+        }
+    }
+    Ok(heap)
+}
+
+/// When a source is next due; `None` when it is disabled.
+fn due_time(
+    src: &crate::config::SourceConfig,
+    store: &Store,
+) -> Result<Option<DateTime<Utc>>, RunError> {
+    let state = store.source_state(src)?;
+    if state.disabled.is_some() {
+        return Ok(None);
+    }
+    let mut due = state.next_due.unwrap_or_else(Utc::now);
+    if let Location::Url(url) = &src.location
+        && let Some(until) = store.host_not_before(url.host_str().unwrap_or_default())?
+    {
+        due = due.max(until);
+    }
+    Ok(Some(due))
+}
+
+/// Starts fetching `name` on the pool; its result comes back on `done`
+/// tagged with `id`.
+fn launch(
+    shared: &Shared,
+    store: &Store,
+    name: &str,
+    id: usize,
+    done: &tokio::sync::mpsc::UnboundedSender<Done>,
+) -> Result<Option<Running>, RunError> {
+    let settings = &shared.settings;
+    let Some(src) = settings.sources.iter().find(|s| s.name == name) else {
+        return Ok(None);
+    };
+    let state = store.source_state(src)?;
+    if state.disabled.is_some() {
+        return Ok(None);
+    }
+    let precise = Utc::now();
+    let now = precise.trunc_subsecs(0);
+    let known = match &src.kind {
+        SourceKind::Scrape(_) => store.known_links(&src.name)?,
+        _ => HashSet::new(),
+    };
+    let reading = effective(src, state.moved_to.as_ref());
+    let validators = state.validators;
+    let (settings, client, politeness) = (
+        Arc::clone(&shared.settings),
+        shared.client.clone(),
+        Arc::clone(&shared.politeness),
+    );
+    store.mark_fetching(&src.name, Some(precise))?;
+    let done = done.clone();
+    let handle = tokio::spawn(async move {
+        let ctx = source::Context {
+            client: &client,
+            settings: &settings,
+            politeness: &politeness,
+            now,
+        };
+        // A panic on one source's data fails that source, never the daemon.
+        let result =
+            std::panic::AssertUnwindSafe(source::fetch(&ctx, &reading, &validators, &known))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err(crashed(&reading.name, panic.as_ref())));
+        // The daemon may have stopped listening (shutdown): nothing to do.
+        let _ = done.send((id, result));
+    });
+    Ok(Some(Running {
+        name: src.name.clone(),
+        failures: state.failures,
+        now,
+        handle,
+    }))
+}
+
+/// Records one finished fetch; `true` when it changed what is published.
+fn finish(
+    shared: &Shared,
+    store: &mut Store,
+    queue: &mut DueQueue,
+    running: &Running,
+    result: Result<Fetched, SourceError>,
+    progress: Progress<'_>,
+) -> Result<bool, RunError> {
+    store.mark_fetching(&running.name, None)?;
+    // A source removed by a reload while it was fetched: its result goes.
+    let Some(src) = shared
+        .settings
+        .sources
+        .iter()
+        .find(|s| s.name == running.name)
+    else {
+        return Ok(false);
+    };
+    store.begin_batch()?;
+    let outcome = record(
+        &shared.settings,
+        store,
+        src,
+        running.failures,
+        result,
+        running.now,
+    );
+    store.end_batch()?;
+    let outcome = outcome?;
+    progress(&src.name, &outcome);
+    if let Outcome::Failed(message) = &outcome {
+        tracing::warn!(source = %src.name, error = %message, "Fetch failed; keeping previous items.");
+    }
+    if let Some(due) = due_time(src, store)? {
+        queue.push(Reverse((due, src.name.clone())));
+    }
+    Ok(matches!(outcome, Outcome::Updated { .. }))
+}
+
+fn publish(settings: &Settings, store: &mut Store) -> Result<(), RunError> {
+    let written = publish_if_needed(settings, store)?;
+    let files = written.iter().filter(|w| w.changed).count();
+    tracing::info!(changed_files = files, "Published.");
+    Ok(())
+}
+
+/// Runs until `signals.stop`: fetches each source when it is due, records
+/// each result as it arrives, publishes `publish_delay` after a change
+/// (one publish for every result that arrives meanwhile, and at most one
+/// publish at a time), and reloads `feeds.toml` on `signals.reload`,
+/// keeping the old config when the new one is invalid. On stop, fetches in
+/// flight get a short grace, what arrived is recorded and published.
+///
+/// # Errors
+/// When the state file or an output cannot be written.
+pub async fn run(
+    config_path: &Path,
+    settings: Settings,
+    signals: &Signals,
+    progress: Progress<'_>,
+) -> Result<(), RunError> {
+    let mut store = Store::open(&settings.state_file)?;
+    store.clear_fetching()?;
+    publish_if_needed(&settings, &mut store)?;
+    tracing::info!(sources = settings.sources.len(), "Daemon started.");
+    let mut shared = Shared::new(settings)?;
+    let mut queue = queue(&shared.settings, &store)?;
+    let mut running: HashMap<usize, Running> = HashMap::new();
+    let mut next_id = 0usize;
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Done>();
+    let mut publish_at: Option<tokio::time::Instant> = None;
+    loop {
+        // Start what is due, as far as the pool allows; a source already
+        // fetching is not started twice.
+        let now = Utc::now();
+        while running.len() < shared.settings.concurrency {
+            let Some(Reverse((due, _))) = queue.peek() else {
+                break;
+            };
+            if *due > now {
+                break;
+            }
+            let Some(Reverse((_, name))) = queue.pop() else {
+                break;
+            };
+            if running.values().any(|r| r.name == name) {
+                continue;
+            }
+            if let Some(fetch) = launch(&shared, &store, &name, next_id, &done_tx)? {
+                running.insert(next_id, fetch);
+                next_id += 1;
+            }
+        }
+        let until_due = queue.peek().map_or(MAX_SLEEP, |Reverse((due, _))| {
+            (*due - Utc::now())
+                .to_std()
+                .unwrap_or_default()
+                .min(MAX_SLEEP)
+        });
+        // With the pool full, only a result can start the next fetch.
+        let wake = if running.len() >= shared.settings.concurrency {
+            MAX_SLEEP
+        } else {
+            until_due
+        };
+        let mut wake_at = tokio::time::Instant::now() + wake;
+        if let Some(at) = publish_at {
+            wake_at = wake_at.min(at);
+        }
+        tokio::select! {
+            Some((id, result)) = done_rx.recv() => {
+                if let Some(done) = running.remove(&id)
+                    && finish(&shared, &mut store, &mut queue, &done, result, progress)?
+                {
+                    publish_at.get_or_insert_with(|| {
+                        tokio::time::Instant::now() + shared.settings.publish_delay
+                    });
+                }
+            }
+            () = tokio::time::sleep_until(wake_at) => {}
+            () = signals.stop.cancelled() => break,
+            () = signals.reload.notified() => {
+                match crate::config::load(config_path) {
+                    Ok(new) => {
+                        tracing::info!(sources = new.sources.len(), "Reloaded feeds.toml.");
+                        if new.state_file != shared.settings.state_file {
+                            store = Store::open(&new.state_file)?;
+                        }
+                        shared = Shared::new(new)?;
+                        queue = self::queue(&shared.settings, &store)?;
+                        publish_if_needed(&shared.settings, &mut store)?;
+                    }
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "The new feeds.toml is invalid; keeping the old one."),
+                }
+            }
+        }
+        if publish_at.is_some_and(|at| at <= tokio::time::Instant::now()) {
+            publish_at = None;
+            publish(&shared.settings, &mut store)?;
+        }
+    }
+    // Stopping: fetches in flight get a short grace; what arrives in it is
+    // recorded, the rest is abandoned (those sources stay due).
+    let grace = tokio::time::Instant::now() + STOP_GRACE;
+    while !running.is_empty() {
+        let Ok(Some((id, result))) = tokio::time::timeout_at(grace, done_rx.recv()).await else {
+            break;
+        };
+        if let Some(done) = running.remove(&id) {
+            finish(&shared, &mut store, &mut queue, &done, result, progress)?;
+        }
+    }
+    for (_, abandoned) in running.drain() {
+        abandoned.handle.abort();
+        store.mark_fetching(&abandoned.name, None)?;
+    }
+    publish_if_needed(&shared.settings, &mut store)?;
+    tracing::info!("Daemon stopped.");
+    Ok(())
+}
