@@ -57,6 +57,16 @@ pub fn parse(
             .ok()
             .filter(feedparser::recognised);
     }
+    if primary.as_ref().is_none_or(|f| f.entries.is_empty())
+        && !scan.entries.is_empty()
+        && let Some(fixed) = with_channel(&text)
+    {
+        // Items straight under <rss>, with no <channel>: read them.
+        primary = feedparser::read(&fixed, limits)
+            .ok()
+            .filter(|f| !f.entries.is_empty())
+            .or(primary);
+    }
     let doubtful = primary
         .as_ref()
         .is_none_or(|f| f.entries.is_empty() || f.bozo);
@@ -144,6 +154,28 @@ fn lone_surrogates_replaced(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// An `<rss>` document whose items stand right under the root, with a
+/// `<channel>` put around them; `None` when it has one.
+fn with_channel(text: &str) -> Option<String> {
+    if text.contains("<channel") {
+        return None;
+    }
+    let start = text.find("<rss")?;
+    let open_end = start + text[start..].find('>')? + 1;
+    if text[..open_end].ends_with("/>") {
+        return None;
+    }
+    let close = text.rfind("</rss>")?;
+    (close >= open_end).then(|| {
+        format!(
+            "{}<channel>{}</channel>{}",
+            &text[..open_end],
+            &text[open_end..close],
+            &text[close..]
+        )
+    })
 }
 
 /// A JSON document with `items` whose `version` is missing or not a JSON
@@ -679,6 +711,21 @@ mod tests {
             "<t>Q&amp;A &amp; &#38; &#x26; ?a=1&amp;b=2</t>"
         );
         assert_eq!(escape_bare_ampersands("<t>&lt;ok&gt;</t>"), None);
+    }
+
+    #[test]
+    fn items_without_a_channel_get_one() {
+        assert_eq!(
+            with_channel("<rss>\n<item><title>a</title></item>\n</rss>").as_deref(),
+            Some("<rss><channel>\n<item><title>a</title></item>\n</channel></rss>")
+        );
+        assert_eq!(with_channel("<rss><channel><item/></channel></rss>"), None);
+        let entries = read(
+            "<rss><item><description>alone</description></item></rss>",
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(entries.len(), 1);
     }
 
     #[test]
