@@ -84,7 +84,8 @@ fn due_time(
     if state.disabled.is_some() {
         return Ok(None);
     }
-    let mut due = state.next_due.unwrap_or_else(Utc::now);
+    // Never fetched: due since always (not "now", which moves on).
+    let mut due = state.next_due.unwrap_or(DateTime::UNIX_EPOCH);
     if let Location::Url(url) = &src.location
         && let Some(until) = store.host_not_before(url.host_str().unwrap_or_default())?
     {
@@ -236,6 +237,14 @@ pub async fn run(
                 break;
             };
             if running.values().any(|r| r.name == name) {
+                continue;
+            }
+            // Its host asked (Retry-After) to wait since it was queued.
+            if let Some(src) = shared.settings.sources.iter().find(|s| s.name == name)
+                && let Some(due) = due_time(src, &store)?
+                && due > now
+            {
+                queue.push(Reverse((due, name)));
                 continue;
             }
             if let Some(fetch) = launch(&shared, &store, &name, next_id, &done_tx)? {
