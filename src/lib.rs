@@ -7,8 +7,9 @@
 //! # Layout
 //! - [`config`]: `feeds.toml` into validated [`config::Settings`].
 //! - [`model`]: the nouns handed between stages ([`model::Article`], [`model::Fetched`]).
-//! - [`source`]: reading each source kind: feeds (feed-rs), scraped pages,
-//!   folders of files; HTTP, charsets, robots.txt and per-host limits.
+//! - [`source`]: reading each source kind: feeds (feedparser-rs, feed-rs as
+//!   the fallback), scraped pages, folders of files; HTTP with the host
+//!   policy, charsets, robots.txt and per-host limits.
 //! - [`extract`]: article fields from HTML pages, text dumps and Markdown.
 //! - [`normalize`]: dates, links, sanitizing, filters, in one visible order.
 //! - [`store`]: the SQLite state: items, first-seen times, validators, health.
