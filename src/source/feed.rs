@@ -41,9 +41,14 @@ pub fn parse(
     let text = decode::to_utf8(bytes, content_type);
     let is_json = text.trim_start().starts_with('{');
     let text = if is_json {
-        lone_surrogates_replaced(&text)
+        lone_surrogates_replaced(text)
     } else {
-        prepare::entities(&text)?.into_owned()
+        // Most documents declare no entities: keep the text, do not copy it.
+        let expanded = match prepare::entities(&text)? {
+            std::borrow::Cow::Owned(expanded) => Some(expanded),
+            std::borrow::Cow::Borrowed(_) => None,
+        };
+        expanded.unwrap_or(text)
     };
     let scan = prepare::scan(&text, location, limits.max_depth)?;
     let mut primary = feedparser::read(&text, limits)
@@ -119,17 +124,17 @@ pub fn parse(
 /// JSON text with every lone UTF-16 surrogate escape (`"\ud800"` with no
 /// partner) made U+FFFD: serde_json refuses the whole document for one,
 /// where only that field is damaged.
-fn lone_surrogates_replaced(text: &str) -> String {
+fn lone_surrogates_replaced(text: String) -> String {
     let surrogate = |s: &str| -> Option<u16> {
         let hex = s.strip_prefix("\\u")?.get(..4)?;
         let n = u16::from_str_radix(hex, 16).ok()?;
         (0xD800..=0xDFFF).contains(&n).then_some(n)
     };
     if !text.contains("\\u") {
-        return text.to_owned();
+        return text;
     }
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
+    let mut rest = text.as_str();
     while let Some(at) = rest.find('\\') {
         out.push_str(&rest[..at]);
         rest = &rest[at..];
@@ -733,6 +738,7 @@ mod tests {
         assert_eq!(
             lone_surrogates_replaced(
                 r#"{"a": "x\ud800y", "b": "\ud83c\udf4e", "c": "\udc00", "d": "\\ud800"}"#
+                    .to_owned()
             ),
             r#"{"a": "x\ufffdy", "b": "\ud83c\udf4e", "c": "\ufffd", "d": "\\ud800"}"#
         );
