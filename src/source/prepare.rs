@@ -363,18 +363,14 @@ pub fn scan(text: &str, location: &Url, max_depth: usize) -> Result<Scan, String
                 hints.content_base.clone_from(&base);
             }
             if !empty && hints.body.is_none() && matches!(local, "body" | "fullitem") {
-                let end = start.name().as_ref().to_owned();
-                if let Ok(span) = reader.read_to_end(quick_xml::name::QName(&end)) {
-                    let inner = text
-                        .get(span.start as usize..span.end as usize)
-                        .unwrap_or_default();
-                    hints.body = Some(if local == "fullitem" {
-                        quick_xml::escape::unescape(inner)
-                            .map_or_else(|_| inner.to_owned(), Cow::into_owned)
+                // xhtml:body holds markup; fullitem holds escaped HTML.
+                hints.body = inner_xml(&mut reader, &start, text).map(|x| {
+                    if local == "body" {
+                        x.to_owned()
                     } else {
-                        inner.to_owned()
-                    });
-                }
+                        atom_text(x, "html")
+                    }
+                });
                 continue;
             }
             let fallback_slot = match local {
@@ -391,13 +387,7 @@ pub fn scan(text: &str, location: &Url, max_depth: usize) -> Result<Scan, String
                 && let Some(slot) = fallback_slot.filter(|slot| slot.is_none())
             {
                 let kind = attribute(&start, "type").unwrap_or_default();
-                let end = start.name().as_ref().to_owned();
-                if let Ok(span) = reader.read_to_end(quick_xml::name::QName(&end)) {
-                    let inner = text
-                        .get(span.start as usize..span.end as usize)
-                        .unwrap_or_default();
-                    *slot = Some(atom_text(inner, &kind));
-                }
+                *slot = inner_xml(&mut reader, &start, text).map(|x| atom_text(x, &kind));
                 continue;
             }
             if prefixed_atom && local == "link" && hints.atom_link.is_none() {
@@ -415,6 +405,18 @@ pub fn scan(text: &str, location: &Url, max_depth: usize) -> Result<Scan, String
             stack.push((base, set_here));
         }
     }
+}
+
+/// The XML between `start` and its end tag, as written; the reader moves
+/// past the end tag.
+fn inner_xml<'t>(
+    reader: &mut quick_xml::Reader<&[u8]>,
+    start: &BytesStart<'_>,
+    text: &'t str,
+) -> Option<&'t str> {
+    let end = start.name().as_ref().to_owned();
+    let span = reader.read_to_end(quick_xml::name::QName(&end)).ok()?;
+    text.get(usize::try_from(span.start).ok()?..usize::try_from(span.end).ok()?)
 }
 
 /// An Atom text construct's inner XML as a string: XHTML and escaped HTML
