@@ -426,7 +426,7 @@ fn adapt(feed: Feed, location: &Url) -> (SourceMeta, Vec<RawEntry>) {
             .iter()
             .filter(|l| l.rel.as_deref() == Some("self"))
             .find_map(|l| link::resolve(&l.href, Some(location)))
-            .filter(|u| matches!(u.scheme(), "http" | "https")),
+            .filter(super::policy::is_web),
     };
     let feed_authors = names(&feed.authors);
     let entries = feed

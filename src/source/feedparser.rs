@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use feedparser_rs::{Entry, ParsedFeed, Person, TextConstruct, TextType};
 use url::Url;
 
+use super::policy::is_web;
 use super::prepare::Hints;
 use crate::config::{Limits, SourceConfig};
 use crate::model::{Article, DateSource, Enclosure, SourceMeta};
@@ -61,13 +62,13 @@ pub fn adapt(
         .feed_base
         .as_ref()
         .or(Some(location))
-        .filter(|l| matches!(l.scheme(), "http" | "https"));
+        .filter(|l| is_web(l));
     let channel = feed
         .feed
         .link
         .as_deref()
         .and_then(|l| link::resolve(&attribute_text(l), document))
-        .filter(web);
+        .filter(is_web);
     let fallback_base = channel.clone().or_else(|| document.cloned());
     let self_link = feed
         .feed
@@ -75,7 +76,7 @@ pub fn adapt(
         .iter()
         .filter(|l| l.rel.as_deref() == Some("self"))
         .find_map(|l| link::resolve(&attribute_text(&l.href), fallback_base.as_ref()))
-        .filter(web);
+        .filter(is_web);
     let meta = SourceMeta {
         title: feed
             .feed
@@ -105,10 +106,6 @@ pub fn adapt(
         })
         .collect();
     (meta, entries)
-}
-
-fn web(u: &Url) -> bool {
-    matches!(u.scheme(), "http" | "https")
 }
 
 /// A URL as the publisher meant it: feedparser-rs hands out Atom `href`
@@ -151,7 +148,7 @@ fn entry(
     let base = hint
         .and_then(|h| h.base.clone())
         .or_else(|| fallback_base.cloned());
-    let resolve = |href: &str| link::resolve(&attribute_text(href), base.as_ref()).filter(web);
+    let resolve = |href: &str| link::resolve(&attribute_text(href), base.as_ref()).filter(is_web);
     let guid =
         e.id.as_deref()
             .map(str::trim)

@@ -54,12 +54,19 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || a >= 240) // reserved
 }
 
+/// Whether `url` is a web address (http or https): the only kind feedloom
+/// fetches, and the only kind an item's link or a feed's address may be.
+#[must_use]
+pub fn is_web(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https")
+}
+
 /// Why `url` may not be fetched before any address is looked up: a scheme
 /// other than http(s), or a host written as a non-public IP address (such
 /// URLs never reach the resolver). `trusted` lifts the address rule.
 #[must_use]
 pub fn refusal(url: &Url, trusted: bool) -> Option<String> {
-    if !matches!(url.scheme(), "http" | "https") {
+    if !is_web(url) {
         return Some(format!(
             "only http and https addresses are fetched, not `{}:`",
             url.scheme()
@@ -93,7 +100,7 @@ pub fn same_host(own: Option<&Url>, url: &Url) -> bool {
 /// are one site), or a host listed in `follow_hosts`.
 #[must_use]
 pub fn same_site(listing: &Url, link: &Url, follow_hosts: &[String]) -> bool {
-    if !matches!(link.scheme(), "http" | "https") {
+    if !is_web(link) {
         return false;
     }
     let (Some(a), Some(b)) = (listing.host(), link.host()) else {

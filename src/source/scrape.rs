@@ -271,7 +271,7 @@ fn parse_listing(
                 // like are neither fetched nor published.
                 link: link_text
                     .and_then(|l| link::resolve(&l, Some(url)))
-                    .filter(|l| matches!(l.scheme(), "http" | "https")),
+                    .filter(policy::is_web),
                 title,
                 link_text: LINK_TEXT.text_in(item),
                 date: pick(s.date.as_ref(), &mut hits[2]).and_then(|d| {
