@@ -23,7 +23,7 @@ use crate::run::{
     Outcome, Progress, STOP_GRACE, Signals, crashed, effective, publish_if_needed, record,
 };
 use crate::source;
-use crate::store::Store;
+use crate::store::{SourceState, Store};
 
 /// The longest the daemon sleeps between looks at the queue (a safety net:
 /// every due time it knows of wakes it exactly).
@@ -80,7 +80,16 @@ fn due_time(
     src: &crate::config::SourceConfig,
     store: &Store,
 ) -> Result<Option<DateTime<Utc>>, RunError> {
-    let state = store.source_state(src)?;
+    due_of(src, &store.source_state(src)?, store)
+}
+
+/// [`due_time`] from a state already read: its own due time, or later if
+/// its host asked (Retry-After) to wait.
+fn due_of(
+    src: &crate::config::SourceConfig,
+    state: &SourceState,
+    store: &Store,
+) -> Result<Option<DateTime<Utc>>, RunError> {
     if state.disabled.is_some() {
         return Ok(None);
     }
@@ -94,22 +103,36 @@ fn due_time(
     Ok(Some(due))
 }
 
-/// Starts fetching `name` on the pool; its result comes back on `done`
-/// tagged with `id`.
+/// What [`launch`] did with a source taken off the queue.
+enum Launch {
+    /// Its fetch is running.
+    Started(Running),
+    /// Not due yet after all (its host asked to wait since it was queued):
+    /// back in the queue for this time.
+    Later(DateTime<Utc>),
+    /// Disabled, or no longer in feeds.toml.
+    Gone,
+}
+
+/// Starts fetching `name` on the pool, if it is still due; its result
+/// comes back on `done` tagged with `id`.
 fn launch(
     shared: &Shared,
     store: &Store,
     name: &str,
     id: usize,
     done: &tokio::sync::mpsc::UnboundedSender<Done>,
-) -> Result<Option<Running>, RunError> {
+) -> Result<Launch, RunError> {
     let settings = &shared.settings;
     let Some(src) = settings.sources.iter().find(|s| s.name == name) else {
-        return Ok(None);
+        return Ok(Launch::Gone);
     };
     let state = store.source_state(src)?;
-    if state.disabled.is_some() {
-        return Ok(None);
+    let Some(due) = due_of(src, &state, store)? else {
+        return Ok(Launch::Gone);
+    };
+    if due > Utc::now() {
+        return Ok(Launch::Later(due));
     }
     let precise = Utc::now();
     let now = precise.trunc_subsecs(0);
@@ -142,7 +165,7 @@ fn launch(
         // The daemon may have stopped listening (shutdown): nothing to do.
         let _ = done.send((id, result));
     });
-    Ok(Some(Running {
+    Ok(Launch::Started(Running {
         name: src.name.clone(),
         failures: state.failures,
         now,
@@ -239,17 +262,13 @@ pub async fn run(
             if running.values().any(|r| r.name == name) {
                 continue;
             }
-            // Its host asked (Retry-After) to wait since it was queued.
-            if let Some(src) = shared.settings.sources.iter().find(|s| s.name == name)
-                && let Some(due) = due_time(src, &store)?
-                && due > now
-            {
-                queue.push(Reverse((due, name)));
-                continue;
-            }
-            if let Some(fetch) = launch(&shared, &store, &name, next_id, &done_tx)? {
-                running.insert(next_id, fetch);
-                next_id += 1;
+            match launch(&shared, &store, &name, next_id, &done_tx)? {
+                Launch::Started(fetch) => {
+                    running.insert(next_id, fetch);
+                    next_id += 1;
+                }
+                Launch::Later(due) => queue.push(Reverse((due, name))),
+                Launch::Gone => {}
             }
         }
         let until_due = queue.peek().map_or(MAX_SLEEP, |Reverse((due, _))| {
