@@ -123,7 +123,21 @@ fn hex_references(xml: &str) -> String {
             }
             None => (rest, ""),
         };
-        out.push_str(&plain.replace("&lt;", "&#x3C;").replace("&amp;", "&#x26;"));
+        let mut segment = plain;
+        while let Some(at) = segment.find('&') {
+            out.push_str(&segment[..at]);
+            let reference = &segment[at..];
+            let (written, len) = if reference.starts_with("&lt;") {
+                ("&#x3C;", 4)
+            } else if reference.starts_with("&amp;") {
+                ("&#x26;", 5)
+            } else {
+                ("&", 1)
+            };
+            out.push_str(written);
+            segment = &reference[len..];
+        }
+        out.push_str(segment);
         out.push_str(cdata);
         rest = &rest[plain.len() + cdata.len()..];
     }
