@@ -96,8 +96,7 @@ async fn a_slow_source_never_delays_the_others() {
             .await;
         counters.push(served);
     }
-    let listener = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
-    let slow = MockServer::builder().listener(listener).start().await;
+    let slow = common::other_host().await;
     Mock::given(method("GET"))
         .and(path("/slow"))
         .respond_with(

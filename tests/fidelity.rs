@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::collections::HashMap;
-
-use common::{Project, fixture, round_trip, serve};
+use common::{Project, by_title, fixture, round_trip, serve};
 use serde_json::Value;
 use wiremock::MockServer;
 
@@ -42,16 +40,6 @@ async fn server() -> MockServer {
 
 fn source(name: &str, url: &str) -> String {
     format!("[[source]]\nname = \"{name}\"\nurl = \"{url}\"\n")
-}
-
-/// The JSON Feed items by title.
-fn by_title(feed: &Value) -> HashMap<String, Value> {
-    feed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| (i["title"].as_str().unwrap().to_owned(), i.clone()))
-        .collect()
 }
 
 #[tokio::test]

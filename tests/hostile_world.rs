@@ -7,16 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Project, fixture};
+use common::{Project, fixture, free_port, other_host};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// A mock server on another loopback address, standing in for a host the
-/// configured sources must never reach.
-async fn other_host() -> MockServer {
-    let listener = std::net::TcpListener::bind("127.0.0.2:0").expect("bind 127.0.0.2");
-    MockServer::builder().listener(listener).start().await
-}
 
 async fn html(server: &MockServer, route: &str, body: String) {
     Mock::given(method("GET"))
@@ -234,15 +227,6 @@ url = "{site}/feed.xml"
         "allow_private + follow_hosts should reach the other host"
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
-}
-
-/// A free port on 127.0.0.1 (bound, read, released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Kills the child when dropped, so a failing test leaves no server behind.

@@ -7,7 +7,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Project, fixture, round_trip, serve, serve_kitchen_and_almanac};
+use common::{Project, fixture, free_port, round_trip, serve, serve_kitchen_and_almanac};
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -360,14 +360,6 @@ async fn permanent_redirects_move_the_source_and_gone_disables_it() {
         table.stdout
     );
     assert!(table.stdout.contains("3 sources:"), "{}", table.stdout);
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test]

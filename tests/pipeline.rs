@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use common::{Project, fixture, reader, round_trip, serve};
+use common::{Project, by_title, fixture, reader, round_trip, serve};
 use serde_json::Value;
 use wiremock::MockServer;
 
@@ -98,16 +98,6 @@ url = "{base}/broken.xml"
 "#
     );
     (server, Project::new(&config))
-}
-
-/// Items of the JSON Feed output by title.
-fn by_title(json: &Value) -> HashMap<String, Value> {
-    json["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| (i["title"].as_str().unwrap().to_owned(), i.clone()))
-        .collect()
 }
 
 #[tokio::test]

@@ -95,12 +95,7 @@ max_pages = 2
 }
 
 fn items_by_title(project: &Project) -> HashMap<String, Value> {
-    project.json("all.json")["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| (i["title"].as_str().unwrap().to_owned(), i.clone()))
-        .collect()
+    common::by_title(&project.json("all.json"))
 }
 
 fn requests_to(requests: &[wiremock::Request], prefix: &str) -> usize {

@@ -229,3 +229,29 @@ pub fn reader(tool: &str, args: &[&str], file: &std::path::Path) -> Option<serde
     }
     parsed
 }
+
+/// The JSON Feed output's items by title.
+pub fn by_title(feed: &serde_json::Value) -> std::collections::HashMap<String, serde_json::Value> {
+    feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["title"].as_str().unwrap().to_owned(), i.clone()))
+        .collect()
+}
+
+/// A free port on 127.0.0.1 (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A mock server on another loopback address, 127.0.0.2: "another host"
+/// in the tests (an intranet box, a slow remote site), still on loopback.
+pub async fn other_host() -> MockServer {
+    let listener = std::net::TcpListener::bind("127.0.0.2:0").expect("bind 127.0.0.2");
+    MockServer::builder().listener(listener).start().await
+}
