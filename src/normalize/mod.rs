@@ -8,6 +8,7 @@
 //! and cap the batch.
 
 pub mod date;
+pub mod fast_html;
 pub mod link;
 pub mod sanitize;
 

@@ -17,18 +17,26 @@ fn is_xml_char(c: char) -> bool {
 /// feed validators flag and readers show as boxes).
 #[must_use]
 pub fn xml_safe(text: &str) -> String {
-    // Nearly every text is clean: check the bytes first and copy once.
-    // (U+FFFE and U+FFFF start with 0xEF; C1 controls with 0xC2.)
+    let forbidden = |c: char| !is_xml_char(c) || ('\u{80}'..='\u{9F}').contains(&c);
+    // Nearly every text is clean: find the first forbidden character (only
+    // bytes below 0x20, 0xC2 or 0xEF can start one), then copy the runs
+    // between forbidden ones.
     let suspicious = text
         .bytes()
         .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF || b == 0xC2);
-    if suspicious {
-        text.chars()
-            .filter(|c| is_xml_char(*c) && !('\u{80}'..='\u{9F}').contains(c))
-            .collect()
-    } else {
-        text.to_owned()
+    if !suspicious {
+        return text.to_owned();
     }
+    let mut out = String::with_capacity(text.len());
+    let mut run = 0;
+    for (i, c) in text.char_indices() {
+        if forbidden(c) {
+            out.push_str(&text[run..i]);
+            run = i + c.len_utf8();
+        }
+    }
+    out.push_str(&text[run..]);
+    out
 }
 
 /// Collapses runs of whitespace to one space and trims the ends.
@@ -50,24 +58,36 @@ pub fn plain_text(input: &str) -> String {
     collapse_whitespace(&xml_safe(&text))
 }
 
-/// Sanitizes HTML for one base URL. Built once per feed (or per `xml:base`),
-/// since the allowlist setup is not free.
+/// Sanitizes HTML for one base URL. Simple HTML takes the one-pass
+/// [`fast_html`](super::fast_html) path; the rest goes through ammonia,
+/// whose allowlist setup is built only when a fragment needs it.
 pub struct Sanitizer {
-    builder: Builder<'static>,
+    base: Option<Url>,
+    builder: std::cell::OnceCell<Builder<'static>>,
 }
 
 impl Sanitizer {
     /// A sanitizer that rewrites relative URLs against `base`.
     #[must_use]
     pub fn new(base: Option<&Url>) -> Self {
-        let mut builder = Builder::default();
-        builder.url_relative(match base {
-            Some(base) => UrlRelative::RewriteWithBase(base.clone()),
-            // With nothing to resolve against, a relative URL would mean
-            // something different in every reader: drop it.
-            None => UrlRelative::Deny,
-        });
-        Self { builder }
+        Self {
+            base: base.cloned(),
+            builder: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The full sanitizer, built on first use.
+    fn builder(&self) -> &Builder<'static> {
+        self.builder.get_or_init(|| {
+            let mut builder = Builder::default();
+            builder.url_relative(match &self.base {
+                Some(base) => UrlRelative::RewriteWithBase(base.clone()),
+                // With nothing to resolve against, a relative URL would mean
+                // something different in every reader: drop it.
+                None => UrlRelative::Deny,
+            });
+            builder
+        })
     }
 
     /// Sanitized HTML, or `None` when nothing visible is left.
@@ -79,9 +99,17 @@ impl Sanitizer {
             let text = xml_safe(input.trim());
             return (!text.is_empty()).then_some(text);
         }
-        let clean = self.builder.clean(&xml_safe(input)).to_string();
-        let clean = clean.trim();
-        (!clean.is_empty()).then(|| clean.to_owned())
+        let input = xml_safe(input);
+        let clean = super::fast_html::clean(&input, self.base.as_ref())
+            .unwrap_or_else(|| self.builder().clean(&input).to_string());
+        let trimmed = clean.trim();
+        if trimmed.is_empty() {
+            None
+        } else if trimmed.len() == clean.len() {
+            Some(clean)
+        } else {
+            Some(trimmed.to_owned())
+        }
     }
 }
 
@@ -160,7 +188,7 @@ mod tests {
         ] {
             assert_eq!(
                 s.html(text),
-                s.builder.clean(text).to_string().trim().to_owned().into(),
+                s.builder().clean(text).to_string().trim().to_owned().into(),
                 "{text}"
             );
         }
