@@ -7,7 +7,7 @@
 //! the schedule; waking up costs what is due, not what is configured.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use futures::FutureExt;
 use tokio::task::JoinHandle;
 
-use crate::config::{Location, Settings, SourceKind};
+use crate::config::{Location, Settings};
 use crate::error::{RunError, SourceError};
 use crate::model::Fetched;
 use crate::run::{
@@ -136,10 +136,7 @@ fn launch(
     }
     let precise = Utc::now();
     let now = precise.trunc_subsecs(0);
-    let known = match &src.kind {
-        SourceKind::Scrape(_) => store.known_links(&src.name)?,
-        _ => HashSet::new(),
-    };
+    let known = store.known(src)?;
     let reading = effective(src, state.moved_to.as_ref());
     let validators = state.validators;
     let (settings, client, politeness) = (
@@ -158,7 +155,7 @@ fn launch(
         };
         // A panic on one source's data fails that source, never the daemon.
         let result =
-            std::panic::AssertUnwindSafe(source::fetch(&ctx, &reading, &validators, &known))
+            std::panic::AssertUnwindSafe(source::fetch(&ctx, &reading, &validators, known))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|panic| Err(crashed(&reading.name, panic.as_ref())));

@@ -185,6 +185,9 @@ pub enum Fetched {
     Updated {
         /// The articles, newest first as far as the source ordered them.
         articles: Vec<Article>,
+        /// Each article's raw-entry digest, beside it (stored, so the entry
+        /// is only touched when it is listed again unchanged).
+        digests: Vec<Option<String>>,
         /// The feed's own description of itself.
         meta: SourceMeta,
         /// Validators for the next request.

@@ -8,7 +8,7 @@
 //! remembered; a 410 disables the source; a scraper that suddenly finds
 //! nothing has broken.
 
-use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -43,7 +43,8 @@ pub struct RunOptions {
 pub enum Outcome {
     /// New content: how many entries it listed, and how many were new.
     Updated {
-        /// Entries after normalization and filters.
+        /// Entries after normalization and filters, with the ones listed
+        /// unchanged.
         entries: usize,
         /// Items stored for the first time.
         new: usize,
@@ -180,15 +181,12 @@ pub async fn cycle(
     // stored (first-seen times, attempts) is in whole seconds.
     let precise = Utc::now();
     let now: DateTime<Utc> = precise.trunc_subsecs(0);
+    // Fetches run as tasks of their own, so they go on while this task
+    // records finished ones in the store; they share these.
     let client =
         source::http::Client::new(settings).map_err(|e| RunError::Client(e.to_string()))?;
-    let politeness = source::polite::Politeness::new(settings.per_host);
-    let ctx = source::Context {
-        client: &client,
-        settings,
-        politeness: &politeness,
-        now,
-    };
+    let politeness = Arc::new(source::polite::Politeness::new(settings.per_host));
+    let shared_settings = Arc::new(settings.clone());
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; settings.sources.len()];
     let mut due = Vec::new();
@@ -206,10 +204,7 @@ pub async fn cycle(
             continue;
         }
         if options.all || state.next_due.is_none_or(|d| d <= precise) {
-            let known = match &src.kind {
-                SourceKind::Scrape(_) => store.known_links(&src.name)?,
-                _ => HashSet::new(),
-            };
+            let known = store.known(src)?;
             let reading = effective(src, state.moved_to.as_ref());
             due.push((index, src, reading, state.validators, state.failures, known));
         } else {
@@ -225,18 +220,36 @@ pub async fn cycle(
     let results = futures::stream::iter(due)
         .take_until(cancel.cancelled())
         .map(|(index, src, reading, validators, failures, known)| {
-            let ctx = &ctx;
-            async move {
+            let (settings, client, politeness) = (
+                Arc::clone(&shared_settings),
+                client.clone(),
+                Arc::clone(&politeness),
+            );
+            let cancel = cancel.clone();
+            let name = reading.name.clone();
+            let task = tokio::spawn(async move {
+                let ctx = source::Context {
+                    client: &client,
+                    settings: &settings,
+                    politeness: &politeness,
+                    now,
+                };
                 // A panic on one source's data fails that source, never the run.
-                let fetch = std::panic::AssertUnwindSafe(source::fetch(ctx, &reading, &validators, &known))
+                let fetch = std::panic::AssertUnwindSafe(source::fetch(&ctx, &reading, &validators, known))
                     .catch_unwind()
                     .map(|r| r.unwrap_or_else(|panic| Err(crashed(&reading.name, panic.as_ref()))));
-                let result = tokio::select! {
+                tokio::select! {
                     r = fetch => Some(r),
                     () = async { cancel.cancelled().await; tokio::time::sleep(STOP_GRACE).await } => None,
-                };
+                }
+            });
+            task.map(move |joined| {
+                let result = joined.unwrap_or_else(|e| {
+                    let message = if e.is_panic() { "a panic" } else { "the fetch was cancelled" };
+                    Some(Err(SourceError::Crashed { source_name: name, message: message.to_owned() }))
+                });
                 (index, src, failures, result)
-            }
+            })
         })
         .buffer_unordered(settings.concurrency);
     let mut results = std::pin::pin!(results);
@@ -313,6 +326,7 @@ pub(crate) fn record(
         }
         Ok(Fetched::Updated {
             articles,
+            digests,
             meta,
             validators,
             unchanged,
@@ -321,6 +335,7 @@ pub(crate) fn record(
         }) => {
             let batch = Batch {
                 articles: &articles,
+                digests: &digests,
                 unchanged: &unchanged,
                 meta: &meta,
                 validators: &validators,
@@ -330,9 +345,10 @@ pub(crate) fn record(
                 store.record_moved(src, to)?;
                 tracing::warn!(source = %src.name, to = %to, "Source moved permanently.");
             }
-            tracing::info!(source = %src.name, entries = articles.len(), new = stats.new, merged = stats.merged, "Fetched.");
+            let entries = articles.len() + unchanged.len();
+            tracing::info!(source = %src.name, entries, new = stats.new, merged = stats.merged, unchanged = unchanged.len(), "Fetched.");
             Outcome::Updated {
-                entries: articles.len(),
+                entries,
                 new: stats.new,
                 moved,
             }

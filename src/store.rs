@@ -9,14 +9,13 @@
 //! matches an item another source already brought is the same article: it is
 //! attached to that item as a second attribution, not stored twice.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use url::Url;
 
-use crate::config::{Location, Retention, SourceConfig};
+use crate::config::{Location, Retention, SourceConfig, SourceKind};
 use crate::error::{StoreError, query};
 use crate::model::{Article, DateSource, SourceMeta, Validators};
 use crate::normalize::link;
@@ -151,6 +150,9 @@ pub struct SourceStatus {
 pub struct Batch<'a> {
     /// The normalized articles.
     pub articles: &'a [Article],
+    /// Each article's raw-entry digest, beside it (may be shorter: the
+    /// rest have none).
+    pub digests: &'a [Option<String>],
     /// Keys of entries still listed but not read again.
     pub unchanged: &'a [String],
     /// What the source says about itself.
@@ -275,6 +277,7 @@ impl Store {
             ("sources", "self_link", "TEXT"),
             ("sources", "priority", "INTEGER NOT NULL DEFAULT 0"),
             ("sources", "fetching_since_ms", "INTEGER"),
+            ("item_sources", "digest", "TEXT"),
         ] {
             let present: bool = conn
                 .query_row(
@@ -435,6 +438,7 @@ impl Store {
         let now = when.now;
         let Batch {
             articles,
+            digests,
             unchanged,
             meta,
             validators,
@@ -466,12 +470,13 @@ impl Store {
         tx.execute("DELETE FROM meta WHERE key = 'published'", [])
             .map_err(query("marking outputs stale"))?;
         let mut stats = RecordStats::default();
-        for article in articles {
+        for (index, article) in articles.iter().enumerate() {
+            let digest = digests.get(index).and_then(Option::as_deref);
             upsert(
                 &tx,
                 source,
                 meta.site_link.as_ref(),
-                article,
+                (article, digest),
                 now,
                 &mut stats,
             )?;
@@ -775,19 +780,42 @@ impl Store {
             .map_err(query("clearing fetch marks"))
     }
 
-    /// The canonical links of the items a source has stored: scraped
-    /// articles among them are not fetched again.
+    /// What a source's fetch should know of what is stored: for scrape
+    /// sources, the links of stored items (not fetched again); for feeds,
+    /// stored entries by raw digest (only touched when listed unchanged).
     ///
     /// # Errors
     /// On a failed query.
-    pub fn known_links(&self, source: &str) -> Result<HashSet<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT link FROM item_sources WHERE source = ?1 AND link IS NOT NULL")
-            .map_err(query("reading known links"))?;
-        stmt.query_map([source], |r| r.get::<_, String>(0))
-            .and_then(Iterator::collect)
-            .map_err(query("reading known links"))
+    pub fn known(&self, source: &SourceConfig) -> Result<crate::source::Known, StoreError> {
+        let mut known = crate::source::Known::default();
+        match source.kind {
+            SourceKind::Scrape(_) => {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT link FROM item_sources WHERE source = ?1 AND link IS NOT NULL",
+                    )
+                    .map_err(query("reading known links"))?;
+                known.links = stmt
+                    .query_map([&source.name], |r| r.get::<_, String>(0))
+                    .and_then(Iterator::collect)
+                    .map_err(query("reading known links"))?;
+            }
+            SourceKind::Feed => {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT digest, key FROM item_sources WHERE source = ?1 AND digest IS NOT NULL",
+                    )
+                    .map_err(query("reading stored digests"))?;
+                known.digests = stmt
+                    .query_map([&source.name], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .and_then(Iterator::collect)
+                    .map_err(query("reading stored digests"))?;
+            }
+            SourceKind::Files(_) => {}
+        }
+        Ok(known)
     }
 
     /// How many items each source has stored (for reports and tests).
@@ -812,7 +840,7 @@ fn upsert(
     tx: &rusqlite::Savepoint<'_>,
     source: &SourceConfig,
     site: Option<&Url>,
-    a: &Article,
+    (a, digest): (&Article, Option<&str>),
     now: DateTime<Utc>,
     stats: &mut RecordStats,
 ) -> Result<(), StoreError> {
@@ -831,9 +859,9 @@ fn upsert(
         .map_err(query("looking up entry"))?;
     if let Some(item_id) = existing {
         tx.prepare_cached(
-            "UPDATE item_sources SET last_seen = ?3, link = ?4 WHERE source = ?1 AND key = ?2",
+            "UPDATE item_sources SET last_seen = ?3, link = ?4, digest = ?5 WHERE source = ?1 AND key = ?2",
         )
-        .and_then(|mut s| s.execute(params![source.name, key, to_ts(now), link]))
+        .and_then(|mut s| s.execute(params![source.name, key, to_ts(now), link, digest]))
         .map_err(query("touching entry"))?;
         // The owner's fields win; a dated version replaces a first-seen date,
         // but an entry that lost its date keeps the stored one.
@@ -976,10 +1004,10 @@ fn upsert(
         tx.last_insert_rowid()
     };
     tx.prepare_cached(
-        "INSERT INTO item_sources (source, key, item_id, link, first_seen, last_seen)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        "INSERT INTO item_sources (source, key, item_id, link, first_seen, last_seen, digest)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
     )
-    .and_then(|mut s| s.execute(params![source.name, key, item_id, link, to_ts(now)]))
+    .and_then(|mut s| s.execute(params![source.name, key, item_id, link, to_ts(now), digest]))
     .map_err(query("attributing item"))?;
     Ok(())
 }
@@ -1128,6 +1156,7 @@ mod tests {
         };
         Batch {
             articles,
+            digests: &[],
             unchanged: &[],
             meta: &META,
             validators: &VALIDATORS,

@@ -406,3 +406,99 @@ async fn real_feed_readers_accept_the_outputs() {
         }
     }
 }
+
+/// Serves the two feeds of the churn test, as they are in `round`.
+async fn serve_churn(server: &MockServer, round: usize) {
+    server.reset().await;
+    let mut odd = String::from_utf8(fixture("feeds/odd-dates.rss")).unwrap();
+    let mut base = String::from_utf8(fixture("feeds/xml-base.atom")).unwrap();
+    if round > 0 {
+        // One entry edited in each feed, one entry added to the RSS (whose
+        // far-future entry is read again every time: its date is judged
+        // against the clock).
+        odd = odd
+            .replacen("Nine thirty in New York.", "Nine thirty in New York, edited.", 1)
+            .replacen(
+                "<item>",
+                "<item><title>Added later</title><link>https://odd.example.org/added</link><pubDate>Thu, 12 Mar 2026 09:00:00 GMT</pubDate><description>New.</description></item>\n    <item>",
+                1,
+            );
+        let edited = base.replacen(
+            "The shared story</title>",
+            "The shared story, edited</title>",
+            1,
+        );
+        assert_ne!(edited, base);
+        base = edited;
+    }
+    // No validators: every run reads the whole body again.
+    for (route, body, kind) in [
+        ("/odd.rss", odd, "application/rss+xml"),
+        ("/base.atom", base, "application/atom+xml"),
+    ] {
+        wiremock::Mock::given(wiremock::matchers::path(route))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_raw(body, kind))
+            .mount(server)
+            .await;
+    }
+}
+
+/// An entry listed again unchanged is only touched, not normalized and
+/// written again; the outputs are byte for byte what re-reading every
+/// entry writes (the second project forgets its digests between runs).
+#[tokio::test]
+async fn unchanged_entries_are_skipped_without_changing_a_byte() {
+    let server = MockServer::start().await;
+    serve_churn(&server, 0).await;
+    let uri = server.uri();
+    let config = format!(
+        "[settings]\npublic_url = \"https://feeds.example.org/\"\n\n[[output]]\nname = \"all\"\n\n[[source]]\nname = \"Odd Dates\"\nurl = \"{uri}/odd.rss\"\ntimezone = \"America/New_York\"\n\n[[source]]\nname = \"Base Camp\"\nurl = \"{uri}/base.atom\"\n"
+    );
+    let skipping = Project::new(&config);
+    let rereading = Project::new(&config);
+    for project in [&skipping, &rereading] {
+        let run = project.feedloom(&["run"]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let state = rereading.dir.path().join("state/feedloom.db");
+    let db = rusqlite::Connection::open(&state).unwrap();
+    let forgotten = db
+        .execute("UPDATE item_sources SET digest = NULL", [])
+        .unwrap();
+    assert!(forgotten > 5, "digests stored: {forgotten}");
+    drop(db);
+
+    serve_churn(&server, 1).await;
+    let log = |project: &Project| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .args(["run", "--all", "--config"])
+            .arg(project.config())
+            .current_dir(project.dir.path())
+            .env("RUST_LOG", "feedloom=info")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let skipped = log(&skipping);
+    let reread = log(&rereading);
+    assert!(
+        skipped.contains("source=Odd Dates entries=8 new=1 merged=0 unchanged=5"),
+        "{skipped}"
+    );
+    assert!(
+        skipped.contains("source=Base Camp entries=2 new=0 merged=0 unchanged=1"),
+        "{skipped}"
+    );
+    assert_eq!(reread.matches("unchanged=0").count(), 2, "{reread}");
+    for name in ["all.rss", "all.atom", "all.json"] {
+        assert_eq!(
+            String::from_utf8(skipping.read(name)).unwrap(),
+            String::from_utf8(rereading.read(name)).unwrap(),
+            "{name}"
+        );
+    }
+    let titles = by_title(&skipping.json("all.json"));
+    assert!(titles.contains_key("Added later"), "{:?}", titles.keys());
+    skipping.assert_valid_outputs();
+}

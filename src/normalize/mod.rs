@@ -48,6 +48,69 @@ pub struct RawEntry {
     pub title_is_html: bool,
 }
 
+impl RawEntry {
+    /// A digest of everything normalization reads from this entry, and of
+    /// `seed` (the config and version it runs under): an entry whose digest
+    /// is stored from an earlier fetch would normalize to what is stored,
+    /// so it is only touched. `None` for an entry whose result depends on
+    /// the clock (a date still in the future).
+    #[must_use]
+    pub fn digest(&self, seed: &str, now: DateTime<Utc>) -> Option<String> {
+        use sha2::Digest as _;
+        let a = &self.article;
+        let limit = now + FUTURE_TOLERANCE;
+        if a.published.is_some_and(|d| d > limit) || a.updated.is_some_and(|d| d > limit) {
+            return None;
+        }
+        let mut hash = sha2::Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            hash.update((bytes.len() as u64).to_le_bytes());
+            hash.update(bytes);
+        };
+        let text = |t: &Option<String>| t.as_deref().unwrap_or("\0").as_bytes().to_vec();
+        let url = |u: &Option<Url>| u.as_ref().map_or("\0", Url::as_str).as_bytes().to_vec();
+        let date =
+            |d: Option<DateTime<Utc>>| d.map_or(i64::MIN, |d| d.timestamp_millis()).to_le_bytes();
+        field(seed.as_bytes());
+        field(a.title.as_bytes());
+        field(&[u8::from(self.title_is_html)]);
+        field(&url(&self.base));
+        field(&text(&a.guid));
+        field(&url(&a.link));
+        field(&text(&a.link_text));
+        field(&text(&a.summary));
+        field(&text(&a.content));
+        field(&text(&a.author_email));
+        field(&text(&a.credit));
+        field(&url(&a.image));
+        field(&date(a.published));
+        field(&date(a.updated));
+        field(a.date_source.as_str().as_bytes());
+        for list in [&a.authors, &a.categories] {
+            field(&(list.len() as u64).to_le_bytes());
+            for item in list {
+                field(item.as_bytes());
+            }
+        }
+        field(&(a.enclosures.len() as u64).to_le_bytes());
+        for e in &a.enclosures {
+            field(e.url.as_bytes());
+            field(&e.length.unwrap_or(u64::MAX).to_le_bytes());
+            field(&text(&e.mime));
+            field(&e.duration.unwrap_or(u64::MAX).to_le_bytes());
+        }
+        let digest = hash.finalize();
+        Some(
+            digest[..16]
+                .iter()
+                .fold(String::with_capacity(32), |mut hex, b| {
+                    let _ = std::fmt::Write::write_fmt(&mut hex, format_args!("{b:02x}"));
+                    hex
+                }),
+        )
+    }
+}
+
 /// Normalizes one source's entries: each entry through the steps, then the
 /// batch deduped (first wins) and cut to the source's `max_items`.
 #[must_use]
@@ -56,11 +119,26 @@ pub fn normalize(
     source: &SourceConfig,
     now: DateTime<Utc>,
 ) -> Vec<Article> {
+    let entries = entries.into_iter().map(|e| (e, None)).collect();
+    normalize_changed(entries, source, now, Vec::new()).0
+}
+
+/// [`normalize`] for the entries of a fetch that changed since the last
+/// one, each with its [`RawEntry::digest`] (returned beside its article).
+/// `taken` holds the keys of the unchanged entries left out, so a changed
+/// entry never takes the key one of them holds.
+#[must_use]
+pub fn normalize_changed(
+    entries: Vec<(RawEntry, Option<String>)>,
+    source: &SourceConfig,
+    now: DateTime<Utc>,
+    taken: Vec<String>,
+) -> (Vec<Article>, Vec<Option<String>>) {
     let mut sanitizers: Vec<(Option<Url>, Sanitizer)> = Vec::new();
-    let mut seen = HashSet::new();
-    let mut articles: Vec<Article> = entries
+    let mut seen: HashSet<String> = taken.into_iter().collect();
+    let mut articles: Vec<(Article, Option<String>)> = entries
         .into_iter()
-        .filter_map(|entry| {
+        .filter_map(|(entry, digest)| {
             let index = if let Some(i) = sanitizers.iter().position(|(b, _)| *b == entry.base) {
                 i
             } else {
@@ -77,11 +155,11 @@ pub fn normalize(
             let article = safe_html(article, &sanitizers[index].1);
             let article = plain_fields(article, entry.title_is_html, had_body)?;
             let article = trusted_dates(article, now);
-            filtered(article, source)
+            filtered(article, source).map(|a| (a, digest))
         })
-        .filter_map(|mut a| {
+        .filter_map(|(mut a, digest)| {
             if seen.insert(a.source_key()) {
-                return Some(a);
+                return Some((a, digest));
             }
             // A key already taken in this batch: a guid reused on another
             // entry, or the same entry listed twice. Both are published,
@@ -106,7 +184,7 @@ pub fn normalize(
                     format!("{root} {tell} #{n}")
                 });
                 if seen.insert(a.source_key()) {
-                    return Some(a);
+                    return Some((a, digest));
                 }
                 n += 1;
             }
@@ -116,10 +194,10 @@ pub fn normalize(
         && articles.len() > max
     {
         // Newest first; undated entries keep the source's order after dated ones.
-        articles.sort_by_key(|a| std::cmp::Reverse(a.published));
+        articles.sort_by_key(|(a, _)| std::cmp::Reverse(a.published));
         articles.truncate(max);
     }
-    articles
+    articles.into_iter().unzip()
 }
 
 fn canonical_link(mut a: Article) -> Article {

@@ -14,7 +14,7 @@ pub mod polite;
 pub mod prepare;
 pub mod scrape;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::{Location, Settings, SourceConfig, SourceKind};
 use crate::error::SourceError;
@@ -108,17 +108,28 @@ pub async fn read<S: std::hash::BuildHasher>(
     }
 }
 
+/// What the store already holds for a source, read before its fetch.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Canonical links of stored items: scraped articles among them are
+    /// not fetched again.
+    pub links: HashSet<String>,
+    /// Stored entries by their raw digest ([`RawEntry::digest`]): a feed
+    /// entry listed again unchanged is touched, not normalized again.
+    pub digests: HashMap<String, String>,
+}
+
 /// Reads and normalizes one source: what a run records in the store.
 ///
 /// # Errors
 /// A [`SourceError`] naming the source and the cause.
-pub async fn fetch<S: std::hash::BuildHasher>(
+pub async fn fetch(
     ctx: &Context<'_>,
     source: &SourceConfig,
     validators: &Validators,
-    known: &HashSet<String, S>,
+    known: Known,
 ) -> Result<Fetched, SourceError> {
-    let listing = match read(ctx, source, validators, known).await? {
+    let listing = match read(ctx, source, validators, &known.links).await? {
         Read::NotModified => return Ok(Fetched::NotModified),
         Read::Listing(listing) => *listing,
     };
@@ -127,17 +138,42 @@ pub async fn fetch<S: std::hash::BuildHasher>(
         entries,
         meta,
         validators,
-        unchanged,
+        mut unchanged,
         listed,
         moved,
         ..
     } = listing;
+    // Feed entries are digested as read; one whose digest is stored comes
+    // out of normalization as it is stored, so it is only touched. (Not
+    // with `max_items`, which cuts the whole listing.)
+    let digested = matches!(source.kind, SourceKind::Feed) && source.max_items.is_none();
+    let stored = if digested {
+        known.digests
+    } else {
+        HashMap::new()
+    };
+    let seed = ctx.settings.fingerprint.clone();
     let _slot = cpu_slot().await;
-    let articles = tokio::task::spawn_blocking(move || normalize::normalize(entries, &owned, now))
-        .await
-        .map_err(|e| stopped(&source.name, &e))?;
+    let (articles, digests, skipped) = tokio::task::spawn_blocking(move || {
+        let mut skipped = Vec::new();
+        let mut changed = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let digest = digested.then(|| entry.digest(&seed, now)).flatten();
+            match digest.as_ref().and_then(|d| stored.get(d)) {
+                Some(key) => skipped.push(key.clone()),
+                None => changed.push((entry, digest)),
+            }
+        }
+        let (articles, digests) =
+            normalize::normalize_changed(changed, &owned, now, skipped.clone());
+        (articles, digests, skipped)
+    })
+    .await
+    .map_err(|e| stopped(&source.name, &e))?;
+    unchanged.extend(skipped);
     Ok(Fetched::Updated {
         articles,
+        digests,
         meta,
         validators,
         unchanged,
