@@ -265,6 +265,12 @@ impl Store {
             .map_err(open)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open)?;
+        // A 16 MB page cache (SQLite's default is 2 MB): a cold run touches
+        // every index page over and over, and with the default it read
+        // them back from the file (measured at N = 1,000: 1.3 s less
+        // CPU, about 15 MB more peak memory).
+        conn.pragma_update(None, "cache_size", -16_384)
+            .map_err(open)?;
         conn.execute_batch(SCHEMA).map_err(open)?;
         // State files written by earlier versions lack the newer columns.
         for (table, column, kind) in [
@@ -339,11 +345,7 @@ impl Store {
         })
     }
 
-    fn touch_source(
-        tx: &rusqlite::Savepoint<'_>,
-        source: &SourceConfig,
-        when: When,
-    ) -> Result<(), StoreError> {
+    fn touch_source(tx: &Connection, source: &SourceConfig, when: When) -> Result<(), StoreError> {
         // A changed location starts afresh: no move, not disabled.
         tx.execute(
             "INSERT INTO sources (name, location, last_attempt, next_due_ms, priority)
@@ -377,18 +379,16 @@ impl Store {
         error: &str,
         when: When,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .savepoint()
-            .map_err(query("starting transaction"))?;
-        Self::touch_source(&tx, source, when)?;
-        tx.execute(
-            "UPDATE sources SET last_error = ?2, consecutive_failures = consecutive_failures + 1
-             WHERE name = ?1",
-            params![source.name, error],
-        )
-        .map_err(query("recording failure"))?;
-        tx.commit().map_err(query("committing failure"))
+        self.atomically("committing failure", |tx| {
+            Self::touch_source(tx, source, when)?;
+            tx.execute(
+                "UPDATE sources SET last_error = ?2, consecutive_failures = consecutive_failures + 1
+                 WHERE name = ?1",
+                params![source.name, error],
+            )
+            .map_err(query("recording failure"))?;
+            Ok(())
+        })
     }
 
     /// Records a 304 (or unchanged file): healthy, nothing else changes.
@@ -400,17 +400,35 @@ impl Store {
         source: &SourceConfig,
         when: When,
     ) -> Result<(), StoreError> {
+        self.atomically("committing not-modified", |tx| {
+            Self::touch_source(tx, source, when)?;
+            Self::mark_healthy(tx, source, when.now)
+        })
+    }
+
+    /// Runs `work` as a transaction of its own, or inside the open batch.
+    /// A failure inside a batch is never committed: it ends the run (or the
+    /// daemon), and the batch's transaction is rolled back with it. (A
+    /// savepoint per source would cost a copy of every page it touches.)
+    fn atomically<T>(
+        &mut self,
+        what: &'static str,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if !self.conn.is_autocommit() {
+            return work(&self.conn);
+        }
         let tx = self
             .conn
-            .savepoint()
+            .transaction()
             .map_err(query("starting transaction"))?;
-        Self::touch_source(&tx, source, when)?;
-        Self::mark_healthy(&tx, source, when.now)?;
-        tx.commit().map_err(query("committing not-modified"))
+        let value = work(&tx)?;
+        tx.commit().map_err(query(what))?;
+        Ok(value)
     }
 
     fn mark_healthy(
-        tx: &rusqlite::Savepoint<'_>,
+        tx: &Connection,
         source: &SourceConfig,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -443,54 +461,51 @@ impl Store {
             meta,
             validators,
         } = *batch;
-        let tx = self
-            .conn
-            .savepoint()
-            .map_err(query("starting transaction"))?;
-        Self::touch_source(&tx, source, when)?;
-        Self::mark_healthy(&tx, source, now)?;
-        tx.execute(
-            "UPDATE sources SET title = ?2, site_link = ?3, feed_id = ?4, etag = ?5, last_modified = ?6,
-                self_link = ?7
-             WHERE name = ?1",
-            params![
-                source.name,
-                meta.title,
-                meta.site_link.as_ref().map(Url::as_str),
-                meta.feed_id,
-                validators.etag,
-                validators.last_modified,
-                meta.self_link.as_ref().map(Url::as_str)
-            ],
-        )
-        .map_err(query("storing source meta"))?;
-        // The outputs no longer match the state until they are rebuilt;
-        // forgetting it here, in this transaction, survives a crash before
-        // the publish.
-        tx.execute("DELETE FROM meta WHERE key = 'published'", [])
-            .map_err(query("marking outputs stale"))?;
-        let mut stats = RecordStats::default();
-        for (index, article) in articles.iter().enumerate() {
-            let digest = digests.get(index).and_then(Option::as_deref);
-            upsert(
-                &tx,
-                source,
-                meta.site_link.as_ref(),
-                (article, digest),
-                now,
-                &mut stats,
-            )?;
-        }
-        for key in unchanged {
-            tx.prepare_cached(
-                "UPDATE item_sources SET last_seen = ?3 WHERE source = ?1 AND key = ?2",
+        self.atomically("committing source result", |tx| {
+            Self::touch_source(tx, source, when)?;
+            Self::mark_healthy(tx, source, now)?;
+            tx.execute(
+                "UPDATE sources SET title = ?2, site_link = ?3, feed_id = ?4, etag = ?5, last_modified = ?6,
+                    self_link = ?7
+                 WHERE name = ?1",
+                params![
+                    source.name,
+                    meta.title,
+                    meta.site_link.as_ref().map(Url::as_str),
+                    meta.feed_id,
+                    validators.etag,
+                    validators.last_modified,
+                    meta.self_link.as_ref().map(Url::as_str)
+                ],
             )
-            .and_then(|mut s| s.execute(params![source.name, key, to_ts(now)]))
-            .map_err(query("touching listed entry"))?;
-        }
-        apply_retention(&tx, source, retention, now)?;
-        tx.commit().map_err(query("committing source result"))?;
-        Ok(stats)
+            .map_err(query("storing source meta"))?;
+            // The outputs no longer match the state until they are rebuilt;
+            // forgetting it here, in this transaction, survives a crash before
+            // the publish.
+            tx.execute("DELETE FROM meta WHERE key = 'published'", [])
+                .map_err(query("marking outputs stale"))?;
+            let mut stats = RecordStats::default();
+            for (index, article) in articles.iter().enumerate() {
+                let digest = digests.get(index).and_then(Option::as_deref);
+                upsert(
+                    tx,
+                    source,
+                    meta.site_link.as_ref(),
+                    (article, digest),
+                    now,
+                    &mut stats,
+                )?;
+            }
+            for key in unchanged {
+                tx.prepare_cached(
+                    "UPDATE item_sources SET last_seen = ?3 WHERE source = ?1 AND key = ?2",
+                )
+                .and_then(|mut s| s.execute(params![source.name, key, to_ts(now)]))
+                .map_err(query("touching listed entry"))?;
+            }
+            apply_retention(tx, source, retention, now)?;
+            Ok(stats)
+        })
     }
 
     /// Calls `each` with items from the given sources, newest first (ties by
@@ -603,8 +618,9 @@ impl Store {
     }
 
     /// Opens a batch: the source results recorded until [`Store::end_batch`]
-    /// share one transaction (each is still a savepoint of its own, so a
-    /// crash never leaves half a source), which saves a commit per source.
+    /// share one transaction, which saves a commit per source. A crash
+    /// loses the whole uncommitted batch (those sources are fetched again),
+    /// never half a source.
     ///
     /// # Errors
     /// On a failed query.
@@ -837,7 +853,7 @@ impl Store {
 /// Stores one article of one source: updates the entry it already is,
 /// attaches it to the same article from another source, or inserts it.
 fn upsert(
-    tx: &rusqlite::Savepoint<'_>,
+    tx: &Connection,
     source: &SourceConfig,
     site: Option<&Url>,
     (a, digest): (&Article, Option<&str>),
@@ -1018,7 +1034,7 @@ fn upsert(
 /// that are both or neither the origin, the higher `priority` wins; on a
 /// tie the first source keeps it, so items never flip between runs.
 fn outranks_owner(
-    tx: &rusqlite::Savepoint<'_>,
+    tx: &Connection,
     source: &SourceConfig,
     site: Option<&Url>,
     item_id: i64,
@@ -1064,7 +1080,7 @@ fn outranks_owner(
 /// Drops this source's entries beyond the retention limits, except the ones
 /// it listed in this very fetch; then items no source carries any more.
 fn apply_retention(
-    tx: &rusqlite::Savepoint<'_>,
+    tx: &Connection,
     source: &SourceConfig,
     retention: Retention,
     now: DateTime<Utc>,
