@@ -257,6 +257,13 @@ impl Store {
             source,
         };
         let conn = Connection::open(path).map_err(open)?;
+        // 16 KB pages for a new state file (an existing one keeps its own):
+        // rows hold whole article bodies, which overflowed 4 KB pages, and
+        // SQLite writes a page per call (measured at N = 1,000: 0.6 s less
+        // wall time, a third less system time). Before WAL: it fixes the
+        // page size when it creates the file.
+        conn.pragma_update(None, "page_size", 16_384)
+            .map_err(open)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open)?;
         conn.pragma_update(None, "journal_mode", "WAL")

@@ -191,18 +191,31 @@ fn numeric_reference(digits: &str, hex: bool) -> Option<char> {
     if plain { char::from_u32(value) } else { None }
 }
 
-/// Writes text or an attribute value as html5ever's serializer does.
+/// Writes text or an attribute value as html5ever's serializer does,
+/// copying the runs between the characters it escapes.
 fn escape_into(out: &mut String, text: &str, attribute: bool) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '\u{a0}' => out.push_str("&nbsp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attribute => out.push_str("&quot;"),
-            c => out.push(c),
-        }
+    let bytes = text.as_bytes();
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match bytes[i] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' if attribute => "&quot;",
+            // U+00A0 is C2 A0; any other C2 sequence is copied.
+            0xC2 if bytes.get(i + 1) == Some(&0xA0) => "&nbsp;",
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&text[run..i]);
+        out.push_str(escaped);
+        i += if bytes[i] == 0xC2 { 2 } else { 1 };
+        run = i;
     }
+    out.push_str(&text[run..]);
 }
 
 /// One pass over the input: the position, and the open elements.

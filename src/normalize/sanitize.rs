@@ -17,26 +17,38 @@ fn is_xml_char(c: char) -> bool {
 /// feed validators flag and readers show as boxes).
 #[must_use]
 pub fn xml_safe(text: &str) -> String {
+    xml_safe_cow(text).into_owned()
+}
+
+/// [`xml_safe`], borrowing the text when it is clean, as nearly every text is.
+#[must_use]
+pub fn xml_safe_cow(text: &str) -> std::borrow::Cow<'_, str> {
+    // Every forbidden character starts with a byte below 0x20, or is C2 80-9F
+    // (the C1 controls) or EF BF BE / EF BF BF (U+FFFE, U+FFFF).
+    let bytes = text.as_bytes();
+    let forbidden_at = |i: usize| match bytes[i] {
+        b'\t' | b'\n' | b'\r' => false,
+        b if b < 0x20 => true,
+        0xC2 => bytes.get(i + 1).is_some_and(|b| (0x80..=0x9F).contains(b)),
+        0xEF => bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)),
+        _ => false,
+    };
+    let Some(first) = (0..bytes.len()).find(|&i| forbidden_at(i)) else {
+        return std::borrow::Cow::Borrowed(text);
+    };
     let forbidden = |c: char| !is_xml_char(c) || ('\u{80}'..='\u{9F}').contains(&c);
-    // Nearly every text is clean: find the first forbidden character (only
-    // bytes below 0x20, 0xC2 or 0xEF can start one), then copy the runs
-    // between forbidden ones.
-    let suspicious = text
-        .bytes()
-        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF || b == 0xC2);
-    if !suspicious {
-        return text.to_owned();
-    }
     let mut out = String::with_capacity(text.len());
-    let mut run = 0;
-    for (i, c) in text.char_indices() {
+    out.push_str(&text[..first]);
+    let mut run = first;
+    for (i, c) in text[first..].char_indices() {
+        let i = first + i;
         if forbidden(c) {
             out.push_str(&text[run..i]);
             run = i + c.len_utf8();
         }
     }
     out.push_str(&text[run..]);
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Collapses runs of whitespace to one space and trims the ends.
@@ -99,7 +111,7 @@ impl Sanitizer {
             let text = xml_safe(input.trim());
             return (!text.is_empty()).then_some(text);
         }
-        let input = xml_safe(input);
+        let input = xml_safe_cow(input);
         let clean = super::fast_html::clean(&input, self.base.as_ref())
             .unwrap_or_else(|| self.builder().clean(&input).to_string());
         let trimmed = clean.trim();
@@ -198,5 +210,14 @@ mod tests {
     fn forbidden_xml_characters_are_dropped() {
         assert_eq!(xml_safe("a\u{0}b\u{1b}c\u{fffe}d\te"), "abcd\te");
         assert_eq!(xml_safe("x\u{85}y\u{fffd}z é"), "xy\u{fffd}z é");
+        assert_eq!(xml_safe("\u{9f}\u{ffff}a\u{fffe}\u{1}"), "a");
+        // Clean text, with bytes that start forbidden characters elsewhere
+        // (C2, EF), is not copied.
+        for clean in ["no\u{a0}break · ©", "\u{feff}wide \u{ff21}", "’quoted’"] {
+            assert!(
+                matches!(xml_safe_cow(clean), std::borrow::Cow::Borrowed(_)),
+                "{clean}"
+            );
+        }
     }
 }
