@@ -886,15 +886,21 @@ fn upsert(
         )
         .and_then(|mut s| s.execute(params![source.name, key, to_ts(now), link, digest]))
         .map_err(query("touching entry"))?;
-        // The owner's fields win; a dated version replaces a first-seen date,
-        // but an entry that lost its date keeps the stored one.
+        // The owner's fields win where it has them; where it has none, what
+        // another source filled in stays (or the item would lose its author
+        // every time its owner is read again, and regain it when the other
+        // source is). A dated version replaces a first-seen date, but an
+        // entry that lost its date keeps the stored one.
         tx.prepare_cached(
             "UPDATE items SET
-                link = ?3, title = ?4, summary = ?5, content = ?6, authors = ?7,
-                categories = ?8, credit = ?9, updated = ?10,
+                link = ?3, title = ?4, summary = COALESCE(?5, summary),
+                content = COALESCE(?6, content),
+                authors = CASE WHEN ?7 = '[]' THEN authors ELSE ?7 END,
+                categories = ?8, credit = COALESCE(?9, credit), updated = ?10,
                 published = COALESCE(?11, published),
                 date_source = CASE WHEN ?11 IS NULL THEN date_source ELSE ?12 END,
-                image = ?13, enclosures = ?14, author_email = ?15
+                image = COALESCE(?13, image), enclosures = COALESCE(?14, enclosures),
+                author_email = COALESCE(?15, author_email)
              WHERE id = ?1 AND owner = ?2",
         )
         .and_then(|mut s| {

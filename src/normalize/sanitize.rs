@@ -70,6 +70,43 @@ pub fn plain_text(input: &str) -> String {
     collapse_whitespace(&xml_safe(&text))
 }
 
+/// [`plain_text`] of HTML this module sanitized (stored summaries), without
+/// parsing it again: such HTML is a serialized tree, so its text is what
+/// lies between the tags, with the serializer's five escapes undone.
+/// Anything else goes to [`plain_text`].
+#[must_use]
+pub fn plain_text_of_clean(html: &str) -> String {
+    if !html.contains(['<', '&']) {
+        return plain_text(html);
+    }
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find(['<', '&']) {
+        text.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if rest.starts_with('<') {
+            // Attribute values never hold `<` or `>` (the serializer escapes them).
+            let Some(end) = rest.find('>') else {
+                return plain_text(html);
+            };
+            rest = &rest[end + 1..];
+            continue;
+        }
+        let (c, len) = match () {
+            () if rest.starts_with("&amp;") => ('&', 5),
+            () if rest.starts_with("&lt;") => ('<', 4),
+            () if rest.starts_with("&gt;") => ('>', 4),
+            () if rest.starts_with("&quot;") => ('"', 6),
+            () if rest.starts_with("&nbsp;") => ('\u{a0}', 6),
+            () => return plain_text(html),
+        };
+        text.push(c);
+        rest = &rest[len..];
+    }
+    text.push_str(rest);
+    collapse_whitespace(&xml_safe_cow(&text))
+}
+
 /// Sanitizes HTML for one base URL. Simple HTML takes the one-pass
 /// [`fast_html`](super::fast_html) path; the rest goes through ammonia,
 /// whose allowlist setup is built only when a fragment needs it.

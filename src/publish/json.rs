@@ -139,7 +139,7 @@ fn item(stored: &StoredItem) -> Item<'_> {
     let summary = a
         .summary
         .as_deref()
-        .map(crate::normalize::sanitize::plain_text)
+        .map(crate::normalize::sanitize::plain_text_of_clean)
         .filter(|s| !s.is_empty());
     Item {
         id: &stored.public_id,

@@ -86,7 +86,7 @@ pub(crate) fn updated_of(item: &StoredItem) -> DateTime<Utc> {
 }
 
 /// One format's streaming writer: the head, items chunk by chunk, the tail.
-pub(crate) trait FormatWriter {
+pub(crate) trait FormatWriter: Send {
     /// Everything before the first item.
     fn begin(&mut self, head: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String>;
     /// A run of items, newest first.
@@ -198,23 +198,47 @@ fn write_chunk(
     chunk: &[StoredItem],
     last: bool,
 ) -> Result<(), PublishError> {
-    for target in targets {
-        let mut buf = Vec::new();
-        if !chunk.is_empty() {
-            target
-                .writer
-                .items(&target.head, chunk, &mut buf)
-                .map_err(build_error(target.head.output, target.format))?;
+    // The formats share nothing but the items: each renders and writes the
+    // chunk on a thread of its own (the first on this one).
+    let Some((first, rest)) = targets.split_first_mut() else {
+        return Ok(());
+    };
+    std::thread::scope(|scope| {
+        let others: Vec<_> = rest
+            .iter_mut()
+            .map(|target| scope.spawn(move || render_chunk(target, chunk, last)))
+            .collect();
+        let mut result = render_chunk(first, chunk, last);
+        for other in others {
+            let done = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            result = result.and(done);
         }
-        if last {
-            target
-                .writer
-                .end(&target.head, &mut buf)
-                .map_err(build_error(target.head.output, target.format))?;
-        }
-        target.file.append(&buf)?;
+        result
+    })
+}
+
+/// One format's part of [`write_chunk`].
+fn render_chunk(
+    target: &mut Target<'_>,
+    chunk: &[StoredItem],
+    last: bool,
+) -> Result<(), PublishError> {
+    let mut buf = Vec::new();
+    if !chunk.is_empty() {
+        target
+            .writer
+            .items(&target.head, chunk, &mut buf)
+            .map_err(build_error(target.head.output, target.format))?;
     }
-    Ok(())
+    if last {
+        target
+            .writer
+            .end(&target.head, &mut buf)
+            .map_err(build_error(target.head.output, target.format))?;
+    }
+    target.file.append(&buf)
 }
 
 fn publish_output(
@@ -228,44 +252,63 @@ fn publish_output(
         .filter(|s| output.wants(s))
         .collect();
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
-    let mut chunk: Vec<StoredItem> = Vec::with_capacity(CHUNK);
-    let mut targets: Option<Vec<Target<'_>>> = None;
     let mut count = 0usize;
-    let mut failure: Option<PublishError> = None;
-    if !names.is_empty() {
-        store.newest_items(&names, |item| {
-            if !output.filter.accepts(&FilterFields::of(&item.article)) {
-                return count < output.max_items;
-            }
-            chunk.push(item);
-            count += 1;
-            if chunk.len() == CHUNK {
-                let step = match &mut targets {
-                    Some(t) => write_chunk(t, &chunk, false),
-                    None => begin(settings, output, &sources, &chunk).and_then(|mut t| {
-                        let r = write_chunk(&mut t, &chunk, false);
-                        targets = Some(t);
-                        r
-                    }),
-                };
-                chunk.clear();
-                if let Err(e) = step {
-                    failure = Some(e);
-                    return false;
+    // The store is read on this thread while another renders the chunk
+    // read before: full chunks as they fill, then the rest (maybe empty),
+    // which closes each file.
+    let (send, receive) = std::sync::mpsc::sync_channel::<Vec<StoredItem>>(1);
+    let (targets, read) = std::thread::scope(|scope| {
+        let sources = &sources;
+        let renderer = scope.spawn(move || {
+            let mut targets: Option<Vec<Target<'_>>> = None;
+            let mut pending: Option<Vec<StoredItem>> = None;
+            for chunk in receive {
+                if let Some(full) = pending.replace(chunk) {
+                    let t = match &mut targets {
+                        Some(t) => t,
+                        None => targets.insert(begin(settings, output, sources, &full)?),
+                    };
+                    write_chunk(t, &full, false)?;
                 }
             }
-            count < output.max_items
-        })?;
-    }
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let mut targets = match targets {
-        Some(t) => t,
-        None => begin(settings, output, &sources, &chunk)?,
-    };
-    write_chunk(&mut targets, &chunk, true)?;
-    targets
+            let rest = pending.unwrap_or_default();
+            let mut t = match targets {
+                Some(t) => t,
+                None => begin(settings, output, sources, &rest)?,
+            };
+            write_chunk(&mut t, &rest, true)?;
+            Ok::<_, PublishError>(t)
+        });
+        let mut chunk: Vec<StoredItem> = Vec::with_capacity(CHUNK);
+        let mut read = Ok(());
+        if !names.is_empty() {
+            read = store.newest_items(&names, |item| {
+                if !output.filter.accepts(&FilterFields::of(&item.article)) {
+                    return count < output.max_items;
+                }
+                chunk.push(item);
+                count += 1;
+                // A send fails only when the renderer stopped on an error,
+                // which its result carries.
+                if chunk.len() == CHUNK
+                    && send
+                        .send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
+                        .is_err()
+                {
+                    return false;
+                }
+                count < output.max_items
+            });
+        }
+        let _ = send.send(chunk);
+        drop(send);
+        let targets = renderer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (targets, read)
+    });
+    read?;
+    targets?
         .into_iter()
         .map(|t| {
             let path = t.file.path().to_owned();
