@@ -204,9 +204,8 @@ pub async fn cycle(
             continue;
         }
         if options.all || state.next_due.is_none_or(|d| d <= precise) {
-            let known = store.known(src)?;
             let reading = effective(src, state.moved_to.as_ref());
-            due.push((index, src, reading, state.validators, state.failures, known));
+            due.push((index, src, reading, state.validators, state.failures));
         } else {
             outcomes[index] = Some(Outcome::Skipped);
         }
@@ -217,9 +216,18 @@ pub async fn cycle(
         }
     }
 
+    // What the store knows of a source is read as its fetch starts, not
+    // for every due source up front (at 10,000 feeds that held every
+    // stored digest in memory at once). The store is shared, in turn, by
+    // the fetches starting and the results being recorded below.
+    let store = std::cell::RefCell::new(store);
     let results = futures::stream::iter(due)
         .take_until(cancel.cancelled())
-        .map(|(index, src, reading, validators, failures, known)| {
+        .map(|(index, src, reading, validators, failures)| {
+            let known = match store.borrow().known(src) {
+                Ok(known) => known,
+                Err(e) => return futures::future::ready(Err(e)).left_future(),
+            };
             let (settings, client, politeness) = (
                 Arc::clone(&shared_settings),
                 client.clone(),
@@ -248,30 +256,40 @@ pub async fn cycle(
                     let message = if e.is_panic() { "a panic" } else { "the fetch was cancelled" };
                     Some(Err(SourceError::Crashed { source_name: name, message: message.to_owned() }))
                 });
-                (index, src, failures, result)
+                Ok((index, src, failures, result))
             })
+            .right_future()
         })
         .buffer_unordered(settings.concurrency);
     let mut results = std::pin::pin!(results);
     // Results are committed a batch at a time: one commit per source would
     // cost more than recording the source.
     let mut in_batch = 0;
-    store.begin_batch()?;
-    while let Some((index, src, failures, result)) = results.next().await {
+    store.borrow_mut().begin_batch()?;
+    while let Some(next) = results.next().await {
+        let (index, src, failures, result) = next?;
         let Some(result) = result else {
             continue; // Abandoned at shutdown: stays due.
         };
-        let outcome = record(settings, store, src, failures, result, now)?;
+        let outcome = record(
+            settings,
+            &mut store.borrow_mut(),
+            src,
+            failures,
+            result,
+            now,
+        )?;
         progress(&src.name, &outcome);
         outcomes[index] = Some(outcome);
         in_batch += 1;
         if in_batch == RECORD_BATCH {
+            let mut store = store.borrow_mut();
             store.end_batch()?;
             store.begin_batch()?;
             in_batch = 0;
         }
     }
-    store.end_batch()?;
+    store.borrow_mut().end_batch()?;
     Ok(settings
         .sources
         .iter()
