@@ -33,8 +33,16 @@ pub fn xml_safe_cow(text: &str) -> std::borrow::Cow<'_, str> {
         0xEF => bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)),
         _ => false,
     };
-    let Some(first) = (0..bytes.len()).find(|&i| forbidden_at(i)) else {
-        return std::borrow::Cow::Borrowed(text);
+    let mut from = 0;
+    let first = loop {
+        let candidate = bytes[from..]
+            .iter()
+            .position(|&b| b < 0x20 || b == 0xC2 || b == 0xEF);
+        match candidate {
+            None => return std::borrow::Cow::Borrowed(text),
+            Some(at) if forbidden_at(from + at) => break from + at,
+            Some(at) => from += at + 1,
+        }
     };
     let forbidden = |c: char| !is_xml_char(c) || ('\u{80}'..='\u{9F}').contains(&c);
     let mut out = String::with_capacity(text.len());
@@ -54,7 +62,14 @@ pub fn xml_safe_cow(text: &str) -> std::borrow::Cow<'_, str> {
 /// Collapses runs of whitespace to one space and trims the ends.
 #[must_use]
 pub fn collapse_whitespace(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// Plain text from a title or name that may hold markup or entities:
@@ -149,8 +164,15 @@ impl Sanitizer {
             return (!text.is_empty()).then_some(text);
         }
         let input = xml_safe_cow(input);
-        let clean = super::fast_html::clean(&input, self.base.as_ref())
-            .unwrap_or_else(|| self.builder().clean(&input).to_string());
+        // The parser decodes references to characters XML forbids (`&#1;`,
+        // `&#xFFFF;`), which the fast path leaves to it: drop them again.
+        let clean = super::fast_html::clean(&input, self.base.as_ref()).unwrap_or_else(|| {
+            let full = self.builder().clean(&input).to_string();
+            match xml_safe_cow(&full) {
+                std::borrow::Cow::Borrowed(_) => full,
+                std::borrow::Cow::Owned(safe) => safe,
+            }
+        });
         let trimmed = clean.trim();
         if trimmed.is_empty() {
             None
@@ -241,6 +263,15 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn references_to_forbidden_characters_are_dropped_too() {
+        let s = Sanitizer::new(None);
+        assert_eq!(
+            s.html("<p>a&#1;b&#x85;c&#xFFFF;d</p>").as_deref(),
+            Some("<p>ab…cd</p>")
+        );
     }
 
     #[test]
