@@ -525,7 +525,7 @@ fn bench_n(
     base: &Path,
     rows: &mut Vec<Row>,
     ratios: &mut Vec<String>,
-) {
+) -> Option<Peer> {
     eprintln!("generating N = {n} ...");
     let mut corpus = generate(n, 42);
     let shared: Shared = Arc::new(RwLock::new(Served {
@@ -597,8 +597,9 @@ fn bench_n(
     ));
 
     if compare {
-        compare_peers(n, &corpus, port, &dir, runs, cold, cold_all, warm, ratios);
+        return compare_peers(n, &corpus, port, &dir, runs, cold, cold_all, warm, ratios);
     }
+    None
 }
 
 fn write_corpus(dir: &Path, corpus: &Corpus) {
@@ -623,11 +624,11 @@ fn compare_peers(
     cold_all: Measure,
     warm: Measure,
     ratios: &mut Vec<String>,
-) {
+) -> Option<Peer> {
     let shared_bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench");
     if !shared_bench.is_dir() {
         eprintln!("skipping --compare: ../shared/bench is absent");
-        return;
+        return None;
     }
     let corpus_dir = dir.join("corpus");
     write_corpus(&corpus_dir, corpus);
@@ -702,7 +703,7 @@ fn compare_peers(
         pw.wall
     );
     ratios.push(format!(
-        "N = {n}: feedloom is {:.1}x faster cold (target 3x), {:.1}x faster cold-all (target 2x), {:.1}x faster warm (target 10x), uses {:.0}% of the peer's memory",
+        "N = {n}: feedloom is {:.1}x faster cold (target 3x), {:.1}x faster cold-all (target 2x), {:.1}x faster warm (target 20x), uses {:.0}% of the peer's memory",
         pc.wall / cold.wall,
         pa.wall / cold_all.wall,
         pw.wall / warm.wall,
@@ -711,6 +712,122 @@ fn compare_peers(
     if let Some(t) = tokenize {
         ratios.push(format!("N = {n}: lower bound (quick-xml tokenize, 1 thread) {t:.2}s; feedloom cold is {:.1}x it (target within 5x)", cold.wall / t));
     }
+    Some(Peer {
+        n,
+        cold: pc,
+        all: pa,
+        warm: pw,
+    })
+}
+
+/// The reference peer's medians at one N.
+struct Peer {
+    n: usize,
+    cold: Measure,
+    all: Measure,
+    warm: Measure,
+}
+
+/// The targets of the performance issue, each figure beside its bound (and
+/// the peer's figure where the bound is relative to it).
+fn targets(rows: &[Row], peers: &[Peer]) -> Vec<[String; 5]> {
+    let find = |n: usize, case: &str| {
+        rows.iter()
+            .find(|r| r.n == n && r.case == case)
+            .map(|r| r.m)
+    };
+    let peer = peers.iter().find(|p| p.n == 1000);
+    let mut out = Vec::new();
+    let mut row = |what: &str, ours: String, bound: &str, peer: String, met: bool| {
+        let met = if met { "yes" } else { "no" };
+        out.push([
+            what.to_owned(),
+            ours,
+            bound.to_owned(),
+            peer,
+            met.to_owned(),
+        ]);
+    };
+    let cold = find(1000, "cold, newest 500");
+    let all = find(1000, "cold, every item");
+    let warm = find(1000, "warm (all 304)");
+    // (feedloom, peer) pairs whose ratio has a lower bound.
+    let faster = [
+        (
+            "cold, newest 500, N = 1,000: times faster than the peer",
+            cold,
+            peer.map(|p| p.cold),
+            3.0,
+        ),
+        (
+            "cold, every item, N = 1,000: times faster than the peer",
+            all,
+            peer.map(|p| p.all),
+            2.0,
+        ),
+        (
+            "warm, N = 1,000: times faster than the peer",
+            warm,
+            peer.map(|p| p.warm),
+            20.0,
+        ),
+    ];
+    for (what, ours, theirs, bound) in faster {
+        if let (Some(ours), Some(theirs)) = (ours, theirs) {
+            let x = theirs.wall / ours.wall.max(1e-9);
+            let shown = format!("{x:.1}x ({:.2} s)", ours.wall);
+            row(
+                what,
+                shown,
+                &format!("≥ {bound}x"),
+                format!("{:.2} s", theirs.wall),
+                x >= bound,
+            );
+        }
+    }
+    if let Some(cold) = cold {
+        let cpu = format!("{:.2}", cold.cpu);
+        row(
+            "cold, newest 500, N = 1,000: CPU seconds",
+            cpu,
+            "≤ 4",
+            "-".into(),
+            cold.cpu <= 4.0,
+        );
+    }
+    for n in [1000, 10_000] {
+        if let (Some(churn), Some(all)) = (find(n, "churn 10%"), find(n, "cold, every item")) {
+            let share = 100.0 * churn.wall / all.wall.max(1e-9);
+            let what = format!("churn 10%, N = {n}: share of the cold run (every item)");
+            let shown = format!("{share:.0}% ({:.2} s)", churn.wall);
+            row(&what, shown, "≤ 20%", "-".into(), share <= 20.0);
+        }
+    }
+    if let (Some(small), Some(huge)) = (cold, find(10_000, "cold, newest 500")) {
+        let x = huge.wall / small.wall.max(1e-9);
+        let shown = format!("{x:.1}x ({:.2} s)", huge.wall);
+        row(
+            "cold, N = 10,000 against N = 1,000",
+            shown,
+            "≤ 10.5x",
+            "-".into(),
+            x <= 10.5,
+        );
+        let peak = rows
+            .iter()
+            .filter(|r| r.n == 10_000)
+            .map(|r| r.m.peak_mb)
+            .fold(0.0, f64::max);
+        let what = "N = 10,000: peak memory, MB (every case)";
+        row(
+            what,
+            format!("{peak:.0}"),
+            "≤ 150",
+            "-".into(),
+            peak <= 150.0,
+        );
+    }
+    out
 }
 
 fn main() {
@@ -733,8 +850,9 @@ fn main() {
     let base: PathBuf = std::env::temp_dir().join("feedloom-bench");
     let mut rows = Vec::new();
     let mut ratios = Vec::new();
+    let mut peers = Vec::new();
     for n in ns {
-        bench_n(n, runs, compare, &base, &mut rows, &mut ratios);
+        peers.extend(bench_n(n, runs, compare, &base, &mut rows, &mut ratios));
     }
     println!(
         "\nfeedloom end-to-end benchmark (median of {runs} runs; peak memory is the largest of them)\n"
@@ -768,5 +886,12 @@ fn main() {
     println!();
     for r in ratios {
         println!("{r}");
+    }
+    let targets = targets(&rows, &peers);
+    if !targets.is_empty() {
+        println!("\n| target | feedloom | bound | peer | met |\n|---|---|---|---|---|");
+        for [what, ours, bound, peer, met] in targets {
+            println!("| {what} | {ours} | {bound} | {peer} | {met} |");
+        }
     }
 }
