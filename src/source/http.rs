@@ -258,7 +258,11 @@ pub async fn get(
         last_modified: header(LAST_MODIFIED),
     };
     let content_type = header(CONTENT_TYPE);
-    let mut bytes = Vec::new();
+    // Sized once from the announced length (within the limit, and at most
+    // 8 MiB, so a false header cannot reserve much): growing by doubling
+    // copied every body and left its old buffers in the heap.
+    let announced = response.content_length().unwrap_or(0).min(8 << 20);
+    let mut bytes = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
     while let Some(chunk) = response
         .chunk()
         .await
