@@ -828,13 +828,17 @@ impl Store {
                 let mut stmt = self
                     .conn
                     .prepare_cached(
-                        "SELECT digest, key FROM item_sources WHERE source = ?1 AND digest IS NOT NULL",
+                        "SELECT digest, key FROM item_sources WHERE source = ?1 AND digest IS NOT NULL
+                         ORDER BY rowid",
                     )
                     .map_err(query("reading stored digests"))?;
-                known.digests = stmt
-                    .query_map([&source.name], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .and_then(Iterator::collect)
+                let rows = stmt
+                    .query_map([&source.name], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
+                    .and_then(Iterator::collect::<Result<Vec<_>, _>>)
                     .map_err(query("reading stored digests"))?;
+                for (digest, key) in rows {
+                    known.digests.entry(digest).or_default().push(key);
+                }
             }
             SourceKind::Files(_) => {}
         }

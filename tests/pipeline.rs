@@ -412,6 +412,13 @@ async fn serve_churn(server: &MockServer, round: usize) {
     server.reset().await;
     let mut odd = String::from_utf8(fixture("feeds/odd-dates.rss")).unwrap();
     let mut base = String::from_utf8(fixture("feeds/xml-base.atom")).unwrap();
+    // One entry listed twice, byte for byte: two items, each keeping its key.
+    let start = odd
+        .find("<item>\n      <title>ISO date inside RSS")
+        .unwrap();
+    let end = start + odd[start..].find("</item>").unwrap() + "</item>".len();
+    let entry = odd[start..end].to_owned();
+    odd.insert_str(end, &format!("\n    {entry}"));
     if round > 0 {
         // One entry edited in each feed, one entry added to the RSS (whose
         // far-future entry is read again every time: its date is judged
@@ -475,6 +482,9 @@ async fn unchanged_entries_are_skipped_without_changing_a_byte() {
     assert!(forgotten > 5, "digests stored: {forgotten}");
     drop(db);
 
+    // The second run in a later second than the first (`last_seen` is in
+    // whole seconds), so an entry it did not touch shows.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     serve_churn(&server, 1).await;
     let log = |project: &Project| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
@@ -490,7 +500,7 @@ async fn unchanged_entries_are_skipped_without_changing_a_byte() {
     let skipped = log(&skipping);
     let reread = log(&rereading);
     assert!(
-        skipped.contains("source=Odd Dates entries=8 new=1 merged=0 unchanged=5"),
+        skipped.contains("source=Odd Dates entries=9 new=1 merged=0 unchanged=6"),
         "{skipped}"
     );
     assert!(
@@ -498,6 +508,16 @@ async fn unchanged_entries_are_skipped_without_changing_a_byte() {
         "{skipped}"
     );
     assert_eq!(reread.matches("unchanged=0").count(), 2, "{reread}");
+    // Every entry listed was seen this run, the twice-listed one both times.
+    let db = rusqlite::Connection::open(skipping.dir.path().join("state/feedloom.db")).unwrap();
+    let untouched: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM item_sources WHERE last_seen < (SELECT MAX(last_seen) FROM item_sources)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(untouched, 0, "entries listed but not touched");
     for name in ["all.rss", "all.atom", "all.json"] {
         assert_eq!(
             String::from_utf8(skipping.read(name)).unwrap(),

@@ -67,22 +67,26 @@ impl RawEntry {
             hash.update((bytes.len() as u64).to_le_bytes());
             hash.update(bytes);
         };
-        let text = |t: &Option<String>| t.as_deref().unwrap_or("\0").as_bytes().to_vec();
-        let url = |u: &Option<Url>| u.as_ref().map_or("\0", Url::as_str).as_bytes().to_vec();
+        fn text(t: Option<&str>) -> &[u8] {
+            t.unwrap_or("\0").as_bytes()
+        }
+        fn url(u: Option<&Url>) -> &[u8] {
+            u.map_or("\0", Url::as_str).as_bytes()
+        }
         let date =
             |d: Option<DateTime<Utc>>| d.map_or(i64::MIN, |d| d.timestamp_millis()).to_le_bytes();
         field(seed.as_bytes());
         field(a.title.as_bytes());
         field(&[u8::from(self.title_is_html)]);
-        field(&url(&self.base));
-        field(&text(&a.guid));
-        field(&url(&a.link));
-        field(&text(&a.link_text));
-        field(&text(&a.summary));
-        field(&text(&a.content));
-        field(&text(&a.author_email));
-        field(&text(&a.credit));
-        field(&url(&a.image));
+        field(url(self.base.as_ref()));
+        field(text(a.guid.as_deref()));
+        field(url(a.link.as_ref()));
+        field(text(a.link_text.as_deref()));
+        field(text(a.summary.as_deref()));
+        field(text(a.content.as_deref()));
+        field(text(a.author_email.as_deref()));
+        field(text(a.credit.as_deref()));
+        field(url(a.image.as_ref()));
         field(&date(a.published));
         field(&date(a.updated));
         field(a.date_source.as_str().as_bytes());
@@ -96,7 +100,7 @@ impl RawEntry {
         for e in &a.enclosures {
             field(e.url.as_bytes());
             field(&e.length.unwrap_or(u64::MAX).to_le_bytes());
-            field(&text(&e.mime));
+            field(text(e.mime.as_deref()));
             field(&e.duration.unwrap_or(u64::MAX).to_le_bytes());
         }
         let digest = hash.finalize();

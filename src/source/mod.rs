@@ -114,9 +114,10 @@ pub struct Known {
     /// Canonical links of stored items: scraped articles among them are
     /// not fetched again.
     pub links: HashSet<String>,
-    /// Stored entries by their raw digest ([`RawEntry::digest`]): a feed
-    /// entry listed again unchanged is touched, not normalized again.
-    pub digests: HashMap<String, String>,
+    /// Stored entries' keys by their raw digest ([`RawEntry::digest`]),
+    /// oldest first: a feed entry listed again unchanged is touched, not
+    /// normalized again.
+    pub digests: HashMap<String, Vec<String>>,
 }
 
 /// Reads and normalizes one source: what a run records in the store.
@@ -156,11 +157,18 @@ pub async fn fetch(
     let _slot = cpu_slot().await;
     let (articles, digests, skipped) = tokio::task::spawn_blocking(move || {
         let mut skipped = Vec::new();
+        let mut stored = stored;
         let mut changed = Vec::with_capacity(entries.len());
         for entry in entries {
             let digest = digested.then(|| entry.digest(&seed, now)).flatten();
-            match digest.as_ref().and_then(|d| stored.get(d)) {
-                Some(key) => skipped.push(key.clone()),
+            // Entries listed twice, byte for byte, hold a key each: they
+            // take the stored keys in the order they were stored.
+            let key = digest
+                .as_ref()
+                .and_then(|d| stored.get_mut(d))
+                .and_then(|keys| (!keys.is_empty()).then(|| keys.remove(0)));
+            match key {
+                Some(key) => skipped.push(key),
                 None => changed.push((entry, digest)),
             }
         }
