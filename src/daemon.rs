@@ -9,20 +9,17 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use futures::FutureExt;
 use tokio::task::JoinHandle;
 
 use crate::config::{Location, Settings};
 use crate::error::{RunError, SourceError};
 use crate::model::Fetched;
 use crate::run::{
-    Outcome, Progress, STOP_GRACE, Signals, crashed, effective, publish_if_needed, record,
+    Fetcher, Outcome, Progress, STOP_GRACE, Signals, effective, publish_if_needed, record,
 };
-use crate::source;
 use crate::store::{SourceState, Store};
 
 /// The longest the daemon sleeps between looks at the queue (a safety net:
@@ -43,25 +40,6 @@ type Done = (usize, Result<Fetched, SourceError>);
 
 /// Sources by when they are next due, soonest first.
 type DueQueue = BinaryHeap<Reverse<(DateTime<Utc>, String)>>;
-
-/// What every fetch of the daemon shares; rebuilt when feeds.toml reloads.
-struct Shared {
-    settings: Arc<Settings>,
-    client: source::http::Client,
-    politeness: Arc<source::polite::Politeness>,
-}
-
-impl Shared {
-    fn new(settings: Settings) -> Result<Self, RunError> {
-        let client =
-            source::http::Client::new(&settings).map_err(|e| RunError::Client(e.to_string()))?;
-        Ok(Self {
-            politeness: Arc::new(source::polite::Politeness::new(settings.per_host)),
-            settings: Arc::new(settings),
-            client,
-        })
-    }
-}
 
 /// The due-time queue: every enabled source by when it is next due (or
 /// its host may be asked again, whichever is later).
@@ -117,7 +95,7 @@ enum Launch {
 /// Starts fetching `name` on the pool, if it is still due; its result
 /// comes back on `done` tagged with `id`.
 fn launch(
-    shared: &Shared,
+    shared: &Fetcher,
     store: &Store,
     name: &str,
     id: usize,
@@ -139,26 +117,11 @@ fn launch(
     let known = store.known(src)?;
     let reading = effective(src, state.moved_to.as_ref());
     let validators = state.validators;
-    let (settings, client, politeness) = (
-        Arc::clone(&shared.settings),
-        shared.client.clone(),
-        Arc::clone(&shared.politeness),
-    );
     store.mark_fetching(&src.name, Some(precise))?;
     let done = done.clone();
+    let fetch = shared.clone().fetch(now, reading, validators, known);
     let handle = tokio::spawn(async move {
-        let ctx = source::Context {
-            client: &client,
-            settings: &settings,
-            politeness: &politeness,
-            now,
-        };
-        // A panic on one source's data fails that source, never the daemon.
-        let result =
-            std::panic::AssertUnwindSafe(source::fetch(&ctx, &reading, &validators, known))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|panic| Err(crashed(&reading.name, panic.as_ref())));
+        let result = fetch.await;
         // The daemon may have stopped listening (shutdown): nothing to do.
         let _ = done.send((id, result));
     });
@@ -172,7 +135,7 @@ fn launch(
 
 /// Records one finished fetch; `true` when it changed what is published.
 fn finish(
-    shared: &Shared,
+    shared: &Fetcher,
     store: &mut Store,
     queue: &mut DueQueue,
     running: &Running,
@@ -236,7 +199,7 @@ pub async fn run(
     store.clear_fetching()?;
     publish_if_needed(&settings, &mut store)?;
     tracing::info!(sources = settings.sources.len(), "Daemon started.");
-    let mut shared = Shared::new(settings)?;
+    let mut shared = Fetcher::new(settings)?;
     let mut queue = queue(&shared.settings, &store)?;
     let mut running: HashMap<usize, Running> = HashMap::new();
     let mut next_id = 0usize;
@@ -303,7 +266,7 @@ pub async fn run(
                         if new.state_file != shared.settings.state_file {
                             store = Store::open(&new.state_file)?;
                         }
-                        shared = Shared::new(new)?;
+                        shared = Fetcher::new(new)?;
                         queue = self::queue(&shared.settings, &store)?;
                         publish_if_needed(&shared.settings, &mut store)?;
                     }

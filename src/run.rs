@@ -166,6 +166,48 @@ pub(crate) fn effective(source: &SourceConfig, moved_to: Option<&Url>) -> Source
     }
 }
 
+/// What every fetch shares: the config, the HTTP clients and the per-host
+/// limits, owned, so each fetch can run as a task of its own.
+#[derive(Clone)]
+pub(crate) struct Fetcher {
+    pub(crate) settings: Arc<Settings>,
+    client: source::http::Client,
+    politeness: Arc<source::polite::Politeness>,
+}
+
+impl Fetcher {
+    pub(crate) fn new(settings: Settings) -> Result<Self, RunError> {
+        let client =
+            source::http::Client::new(&settings).map_err(|e| RunError::Client(e.to_string()))?;
+        Ok(Self {
+            politeness: Arc::new(source::polite::Politeness::new(settings.per_host)),
+            settings: Arc::new(settings),
+            client,
+        })
+    }
+
+    /// Fetches one source with this run's clock. A panic on the source's
+    /// data fails that source, never the run or the daemon.
+    pub(crate) async fn fetch(
+        self,
+        now: DateTime<Utc>,
+        reading: SourceConfig,
+        validators: crate::model::Validators,
+        known: source::Known,
+    ) -> Result<Fetched, SourceError> {
+        let ctx = source::Context {
+            client: &self.client,
+            settings: &self.settings,
+            politeness: &self.politeness,
+            now,
+        };
+        std::panic::AssertUnwindSafe(source::fetch(&ctx, &reading, &validators, known))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(crashed(&reading.name, panic.as_ref())))
+    }
+}
+
 /// One cycle: fetch the due sources and record each result.
 ///
 /// # Errors
@@ -182,11 +224,8 @@ pub async fn cycle(
     let precise = Utc::now();
     let now: DateTime<Utc> = precise.trunc_subsecs(0);
     // Fetches run as tasks of their own, so they go on while this task
-    // records finished ones in the store; they share these.
-    let client =
-        source::http::Client::new(settings).map_err(|e| RunError::Client(e.to_string()))?;
-    let politeness = Arc::new(source::polite::Politeness::new(settings.per_host));
-    let shared_settings = Arc::new(settings.clone());
+    // records finished ones in the store.
+    let fetcher = Fetcher::new(settings.clone())?;
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; settings.sources.len()];
     let mut due = Vec::new();
@@ -228,24 +267,10 @@ pub async fn cycle(
                 Ok(known) => known,
                 Err(e) => return futures::future::ready(Err(e)).left_future(),
             };
-            let (settings, client, politeness) = (
-                Arc::clone(&shared_settings),
-                client.clone(),
-                Arc::clone(&politeness),
-            );
             let cancel = cancel.clone();
             let name = reading.name.clone();
+            let fetch = fetcher.clone().fetch(now, reading, validators, known);
             let task = tokio::spawn(async move {
-                let ctx = source::Context {
-                    client: &client,
-                    settings: &settings,
-                    politeness: &politeness,
-                    now,
-                };
-                // A panic on one source's data fails that source, never the run.
-                let fetch = std::panic::AssertUnwindSafe(source::fetch(&ctx, &reading, &validators, known))
-                    .catch_unwind()
-                    .map(|r| r.unwrap_or_else(|panic| Err(crashed(&reading.name, panic.as_ref()))));
                 tokio::select! {
                     r = fetch => Some(r),
                     () = async { cancel.cancelled().await; tokio::time::sleep(STOP_GRACE).await } => None,

@@ -148,7 +148,7 @@ pub async fn fetch(
     // out of normalization as it is stored, so it is only touched. (Not
     // with `max_items`, which cuts the whole listing.)
     let digested = matches!(source.kind, SourceKind::Feed) && source.max_items.is_none();
-    let stored = if digested {
+    let mut stored = if digested {
         known.digests
     } else {
         HashMap::new()
@@ -157,7 +157,6 @@ pub async fn fetch(
     let _slot = cpu_slot().await;
     let (articles, digests, skipped) = tokio::task::spawn_blocking(move || {
         let mut skipped = Vec::new();
-        let mut stored = stored;
         let mut changed = Vec::with_capacity(entries.len());
         for entry in entries {
             let digest = digested.then(|| entry.digest(&seed, now)).flatten();
