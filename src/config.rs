@@ -19,6 +19,10 @@ use url::Url;
 use crate::error::ConfigError;
 use crate::extract::{FieldSelector, PageSelectors};
 
+/// Items on an output's HTML page unless `page_items` says otherwise: a
+/// day or two of a busy river, a page a phone still scrolls quickly.
+pub const DEFAULT_PAGE_ITEMS: usize = 100;
+
 /// The default user agent: names the product and where to learn about it.
 pub const DEFAULT_USER_AGENT: &str = concat!(
     "feedloom/",
@@ -55,6 +59,7 @@ struct RawSettings {
     max_entries: Option<Spanned<i64>>,
     max_field_size: Option<Spanned<i64>>,
     public_url: Option<Spanned<String>>,
+    websub_hub: Option<Spanned<String>>,
     contact: Option<String>,
     connect_timeout: Option<Spanned<String>>,
     per_host: Option<Spanned<i64>>,
@@ -86,6 +91,12 @@ struct RawOutput {
     max_items: Option<Spanned<i64>>,
     include: Option<RawFilter>,
     exclude: Option<RawFilter>,
+    // The HTML page (formats = [.., "html"]).
+    timezone: Option<Spanned<String>>,
+    lang: Option<Spanned<String>>,
+    template: Option<Spanned<String>>,
+    page_items: Option<Spanned<i64>>,
+    websub_hub: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,6 +251,8 @@ pub enum Format {
     Json,
     /// OPML 2.0 list of the output's sources, `NAME.opml`.
     Opml,
+    /// A readable web page of the newest items, `NAME.html`.
+    Html,
 }
 
 impl Format {
@@ -251,6 +264,7 @@ impl Format {
             Format::Atom => "atom",
             Format::Json => "json",
             Format::Opml => "opml",
+            Format::Html => "html",
         }
     }
 }
@@ -286,6 +300,27 @@ pub struct Output {
     pub max_items: usize,
     /// Which items to keep and drop.
     pub filter: Filter,
+    /// The zone the HTML page shows dates in.
+    pub timezone: Tz,
+    /// The HTML page's language (`<html lang>`).
+    pub lang: String,
+    /// A user's own template for the HTML page, instead of the built-in one.
+    pub template: Option<UserTemplate>,
+    /// How many of the newest items the HTML page shows.
+    pub page_items: usize,
+    /// The WebSub hub told of every change to this output's feeds.
+    pub websub_hub: Option<Url>,
+}
+
+/// A template file named by `template = "path"`, read (and parsed) when
+/// the config is, so a mistake in it is a config error and an edit to it
+/// republishes the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserTemplate {
+    /// The file.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
 }
 
 impl Output {
@@ -599,7 +634,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
     };
     v.problems.extend(shape_problems);
     let mut settings = v.settings(&raw, path);
-    settings.fingerprint = crate::normalize::link::digest(&[text, env!("CARGO_PKG_VERSION")]);
+    // The config's text and every template it names: a template edit
+    // changes the pages.
+    let mut parts = vec![text, env!("CARGO_PKG_VERSION")];
+    parts.extend(
+        settings
+            .outputs
+            .iter()
+            .filter_map(|o| o.template.as_ref().map(|t| t.text.as_str())),
+    );
+    settings.fingerprint = crate::normalize::link::digest(&parts);
     if v.problems.is_empty() {
         Ok(settings)
     } else {
@@ -815,6 +859,17 @@ impl Validator<'_> {
         }
     }
 
+    fn zone(&mut self, tz: &Spanned<String>, key: &str) -> Tz {
+        tz.get_ref().parse::<Tz>().unwrap_or_else(|_| {
+            self.problem(
+                tz,
+                key,
+                format_args!("`{}` is not a time zone; use an IANA name such as \"Europe/Berlin\" or \"UTC\"", tz.get_ref()),
+            );
+            Tz::UTC
+        })
+    }
+
     fn count(&mut self, value: &Spanned<i64>, key: &str) -> Option<usize> {
         match usize::try_from(*value.get_ref()) {
             Ok(n) if n > 0 => Some(n),
@@ -1002,7 +1057,16 @@ impl Validator<'_> {
         };
 
         let sources = self.sources(&raw.source, interval);
-        let outputs = self.outputs(&raw.output, &sources, default_max_items);
+        let websub_hub = s
+            .websub_hub
+            .as_ref()
+            .and_then(|v| self.url(v, "settings.websub_hub"));
+        let outputs = self.outputs(
+            &raw.output,
+            &sources,
+            default_max_items,
+            websub_hub.as_ref(),
+        );
         Settings {
             config_path: config_path.to_owned(),
             fingerprint: String::new(),
@@ -1089,17 +1153,10 @@ impl Validator<'_> {
                     })
                     .ok()
             });
-            let timezone = match &r.timezone {
-                None => Tz::UTC,
-                Some(tz) => tz.get_ref().parse::<Tz>().unwrap_or_else(|_| {
-                    self.problem(
-                        tz,
-                        "source.timezone",
-                        format_args!("`{}` is not a time zone; use an IANA name such as \"Europe/Berlin\" or \"UTC\"", tz.get_ref()),
-                    );
-                    Tz::UTC
-                }),
-            };
+            let timezone = r
+                .timezone
+                .as_ref()
+                .map_or(Tz::UTC, |tz| self.zone(tz, "source.timezone"));
             let max_items = r
                 .max_items
                 .as_ref()
@@ -1331,6 +1388,7 @@ impl Validator<'_> {
         raw: &[Spanned<RawOutput>],
         sources: &[SourceConfig],
         default_max_items: usize,
+        websub_hub: Option<&Url>,
     ) -> Vec<Output> {
         let known: HashSet<&str> = sources.iter().map(|s| s.name.as_str()).collect();
         let mut seen = HashSet::new();
@@ -1389,11 +1447,14 @@ impl Validator<'_> {
                     "opml" => {
                         formats.insert(Format::Opml);
                     }
+                    "html" => {
+                        formats.insert(Format::Html);
+                    }
                     other => self.problem(
                         f,
                         "output.formats",
                         format_args!(
-                            "`{other}` is not a format; use any of \"rss\", \"atom\", \"json\", \"opml\""
+                            "`{other}` is not a format; use any of \"rss\", \"atom\", \"json\", \"opml\", \"html\""
                         ),
                     ),
                 }
@@ -1426,7 +1487,56 @@ impl Validator<'_> {
                 exclude: self.patterns(r.exclude.as_ref(), "output.exclude"),
             };
             let title = r.title.clone().unwrap_or_else(|| name.clone());
+            let timezone = r
+                .timezone
+                .as_ref()
+                .map_or(Tz::UTC, |tz| self.zone(tz, "output.timezone"));
+            let lang = match &r.lang {
+                None => "en".to_owned(),
+                Some(l) => {
+                    let tag = l.get_ref().trim();
+                    let ok = !tag.is_empty()
+                        && tag.split('-').all(|part| {
+                            (1..=8).contains(&part.len())
+                                && part.chars().all(|c| c.is_ascii_alphanumeric())
+                        });
+                    if !ok {
+                        self.problem(l, "output.lang", format_args!("`{tag}` is not a language tag; write e.g. \"en\", \"de\" or \"pt-BR\""));
+                    }
+                    tag.to_owned()
+                }
+            };
+            let page_items = r
+                .page_items
+                .as_ref()
+                .and_then(|v| self.count(v, "output.page_items"))
+                .unwrap_or(DEFAULT_PAGE_ITEMS);
+            let template = r.template.as_ref().and_then(|t| {
+                let path = self.path(t.get_ref());
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                    .and_then(|text| {
+                        let name = path.display().to_string();
+                        crate::publish::check_template(&name, &text).map(|()| text)
+                    });
+                match text {
+                    Ok(text) => Some(UserTemplate { path, text }),
+                    Err(why) => {
+                        self.problem(t, "output.template", why);
+                        None
+                    }
+                }
+            });
+            let hub = match &r.websub_hub {
+                Some(v) => self.url(v, "output.websub_hub"),
+                None => websub_hub.cloned(),
+            };
             out.push(Output {
+                timezone,
+                lang,
+                template,
+                page_items,
+                websub_hub: hub,
                 description: r
                     .description
                     .clone()

@@ -9,6 +9,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -173,11 +174,20 @@ fn finish(
     Ok(matches!(outcome, Outcome::Updated { .. }))
 }
 
-fn publish(settings: &Settings, store: &mut Store) -> Result<(), RunError> {
+/// Publishes if needed and tells the WebSub hubs of what changed, without
+/// waiting for them: a slow hub never holds up the fetches. Returns how
+/// many files changed.
+fn publish(settings: &Arc<Settings>, store: &mut Store) -> Result<usize, RunError> {
     let written = publish_if_needed(settings, store)?;
     let files = written.iter().filter(|w| w.changed).count();
-    tracing::info!(changed_files = files, "Published.");
-    Ok(())
+    let pings = crate::websub::pings(settings, &written);
+    if !pings.is_empty() {
+        let settings = Arc::clone(settings);
+        tokio::spawn(async move {
+            crate::websub::send(pings, settings.timeout, &settings.user_agent).await;
+        });
+    }
+    Ok(files)
 }
 
 /// Runs until `signals.stop`: fetches each source when it is due, records
@@ -197,9 +207,9 @@ pub async fn run(
 ) -> Result<(), RunError> {
     let mut store = Store::open(&settings.state_file)?;
     store.clear_fetching()?;
-    publish_if_needed(&settings, &mut store)?;
     tracing::info!(sources = settings.sources.len(), "Daemon started.");
     let mut shared = Fetcher::new(settings)?;
+    publish(&shared.settings, &mut store)?;
     let mut queue = queue(&shared.settings, &store)?;
     let mut running: HashMap<usize, Running> = HashMap::new();
     let mut next_id = 0usize;
@@ -268,7 +278,7 @@ pub async fn run(
                         }
                         shared = Fetcher::new(new)?;
                         queue = self::queue(&shared.settings, &store)?;
-                        publish_if_needed(&shared.settings, &mut store)?;
+                        publish(&shared.settings, &mut store)?;
                     }
                     Err(e) => tracing::error!(error = %format!("{e:#}"), "The new feeds.toml is invalid; keeping the old one."),
                 }
@@ -276,7 +286,8 @@ pub async fn run(
         }
         if publish_at.is_some_and(|at| at <= tokio::time::Instant::now()) {
             publish_at = None;
-            publish(&shared.settings, &mut store)?;
+            let files = publish(&shared.settings, &mut store)?;
+            tracing::info!(changed_files = files, "Published.");
         }
     }
     // Stopping: fetches in flight get a short grace; what arrives in it is
@@ -294,7 +305,15 @@ pub async fn run(
         abandoned.handle.abort();
         store.mark_fetching(&abandoned.name, None)?;
     }
-    publish_if_needed(&shared.settings, &mut store)?;
+    // The last publish's hubs are told within the grace too, not forgotten.
+    let written = publish_if_needed(&shared.settings, &mut store)?;
+    let pings = crate::websub::pings(&shared.settings, &written);
+    let settings = &shared.settings;
+    let _ = tokio::time::timeout(
+        STOP_GRACE,
+        crate::websub::send(pings, settings.timeout, &settings.user_agent),
+    )
+    .await;
     tracing::info!("Daemon stopped.");
     Ok(())
 }

@@ -52,3 +52,4 @@ pub mod schedule;
 pub mod serve;
 pub mod source;
 pub mod store;
+pub mod websub;

@@ -9,6 +9,7 @@
 //! headers is cut off, and connections beyond a cap are refused, so a few
 //! hundred idle sockets cannot stop the server answering.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -269,16 +270,22 @@ async fn index(folder: &Folder) -> Response {
         }
     }
     names.sort();
-    let items: Vec<String> = names
-        .iter()
-        .map(|n| {
+    // Each output's page first (what a person opens), then the feeds (what
+    // a reader subscribes to).
+    let list = |pages: bool| -> String {
+        let mut html = String::new();
+        for n in names
+            .iter()
+            .filter(|n| Path::new(n).extension().is_some_and(|e| e == "html") == pages)
+        {
             let n = crate::normalize::sanitize::escape_html(n);
-            format!("<li><a href=\"{n}\">{n}</a></li>")
-        })
-        .collect();
-    let items = items.concat();
+            let _ = write!(html, "<li><a href=\"{n}\">{n}</a></li>");
+        }
+        html
+    };
+    let (pages, feeds) = (list(true), list(false));
     let html = format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>feedloom</title></head><body><h1>Feeds</h1><ul>{items}</ul></body></html>"
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"icon\" href=\"data:,\"><title>feedloom</title></head><body><h1>Outputs</h1><h2>Pages</h2><ul>{pages}</ul><h2>Feeds</h2><ul>{feeds}</ul></body></html>"
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }

@@ -624,6 +624,50 @@ impl Store {
         Ok(())
     }
 
+    /// What the state knows of each named source as a subscriber sees it
+    /// (its feed, title and site), in the order given; a source never
+    /// fetched yet has only its name. For the HTML page's source list.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn source_cards(&self, sources: &[String]) -> Result<Vec<Attribution>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT location, title, site_link, feed_id, self_link FROM sources WHERE name = ?1",
+            )
+            .map_err(query("reading sources"))?;
+        sources
+            .iter()
+            .map(|name| {
+                let known = stmt
+                    .query_row([name], |r| {
+                        let location: String = r.get(0)?;
+                        let web =
+                            location.starts_with("http://") || location.starts_with("https://");
+                        Ok(Attribution {
+                            name: name.clone(),
+                            feed_url: if web { Some(location) } else { r.get(4)? },
+                            feed_title: r.get(1)?,
+                            site_link: r.get(2)?,
+                            feed_id: r.get(3)?,
+                            link: None,
+                        })
+                    })
+                    .optional()
+                    .map_err(query("reading sources"))?;
+                Ok(known.unwrap_or_else(|| Attribution {
+                    name: name.clone(),
+                    feed_url: None,
+                    feed_title: None,
+                    site_link: None,
+                    feed_id: None,
+                    link: None,
+                }))
+            })
+            .collect()
+    }
+
     /// Opens a batch: the source results recorded until [`Store::end_batch`]
     /// share one transaction, which saves a commit per source. A crash
     /// loses the whole uncommitted batch (those sources are fetched again),

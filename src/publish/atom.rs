@@ -60,7 +60,16 @@ impl FormatWriter for Writer {
                     None,
                 ),
                 link(output.link.as_str(), "alternate", Some("text/html"), None),
-            ],
+            ]
+            .into_iter()
+            // WebSub discovery: the hub a subscriber may subscribe at.
+            .chain(
+                output
+                    .websub_hub
+                    .iter()
+                    .map(|hub| link(hub.as_str(), "hub", None, None)),
+            )
+            .collect(),
             generator: Some(Generator {
                 value: "feedloom".to_owned(),
                 uri: None,

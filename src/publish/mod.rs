@@ -9,6 +9,8 @@
 //! state gives the same bytes: feed-level dates are the newest item's.
 
 mod atom;
+mod html;
+pub(crate) use html::check_template;
 mod json;
 mod rss;
 pub mod write;
@@ -20,7 +22,7 @@ use url::Url;
 
 use crate::config::{FilterFields, Format, Output, Settings, SourceConfig};
 use crate::error::PublishError;
-use crate::store::{Store, StoredItem};
+use crate::store::{Attribution, Store, StoredItem};
 
 /// Items rendered at a time: bounds memory while keeping per-chunk
 /// overhead negligible.
@@ -42,6 +44,9 @@ pub(crate) struct Head<'a> {
     pub(crate) output: &'a Output,
     /// The sources the output draws on (for OPML).
     pub(crate) sources: Vec<&'a SourceConfig>,
+    /// What the state knows of those sources (for the HTML page's list;
+    /// read only when the output has a page).
+    pub(crate) source_cards: &'a [Attribution],
     /// The URL this very file will be served at.
     pub(crate) self_url: Url,
     /// The feed-level date: the newest item's, so unchanged items mean
@@ -106,6 +111,7 @@ fn writer_for(format: Format) -> Box<dyn FormatWriter> {
         Format::Atom => Box::<atom::Writer>::default(),
         Format::Json => Box::<json::Writer>::default(),
         Format::Opml => Box::new(OpmlWriter),
+        Format::Html => Box::<html::Writer>::default(),
     }
 }
 
@@ -161,6 +167,7 @@ fn begin<'a>(
     settings: &Settings,
     output: &'a Output,
     sources: &[&'a SourceConfig],
+    source_cards: &'a [Attribution],
     first_chunk: &[StoredItem],
 ) -> Result<Vec<Target<'a>>, PublishError> {
     let mut targets = Vec::new();
@@ -169,6 +176,7 @@ fn begin<'a>(
         let head = Head {
             output,
             sources: sources.to_vec(),
+            source_cards,
             self_url: settings
                 .public_url
                 .join(&file_name)
@@ -252,6 +260,11 @@ fn publish_output(
         .filter(|s| output.wants(s))
         .collect();
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    let cards = if output.formats.contains(&Format::Html) {
+        store.source_cards(&names)?
+    } else {
+        Vec::new()
+    };
     let mut count = 0usize;
     // The store is read on this thread while another renders the chunk
     // read before: full chunks as they fill, then the rest (maybe empty),
@@ -259,6 +272,7 @@ fn publish_output(
     let (send, receive) = std::sync::mpsc::sync_channel::<Vec<StoredItem>>(1);
     let (targets, read) = std::thread::scope(|scope| {
         let sources = &sources;
+        let cards = &cards;
         let renderer = scope.spawn(move || {
             let mut targets: Option<Vec<Target<'_>>> = None;
             let mut pending: Option<Vec<StoredItem>> = None;
@@ -266,7 +280,7 @@ fn publish_output(
                 if let Some(full) = pending.replace(chunk) {
                     let t = match &mut targets {
                         Some(t) => t,
-                        None => targets.insert(begin(settings, output, sources, &full)?),
+                        None => targets.insert(begin(settings, output, sources, cards, &full)?),
                     };
                     write_chunk(t, &full, false)?;
                 }
@@ -274,7 +288,7 @@ fn publish_output(
             let rest = pending.unwrap_or_default();
             let mut t = match targets {
                 Some(t) => t,
-                None => begin(settings, output, sources, &rest)?,
+                None => begin(settings, output, sources, cards, &rest)?,
             };
             write_chunk(&mut t, &rest, true)?;
             Ok::<_, PublishError>(t)

@@ -59,12 +59,19 @@ fn channel(head: &Head<'_>, items: &[StoredItem]) -> Result<String, String> {
             "https://www.rssboard.org/rss-specification".to_owned(),
         ))
         .atom_ext(Some(AtomExtension {
-            links: vec![Link {
+            links: std::iter::once(Link {
                 href: head.self_url.to_string(),
                 rel: "self".to_owned(),
                 mime_type: Some("application/rss+xml".to_owned()),
                 ..Link::default()
-            }],
+            })
+            // WebSub discovery: the hub a subscriber may subscribe at.
+            .chain(output.websub_hub.iter().map(|hub| Link {
+                href: hub.to_string(),
+                rel: "hub".to_owned(),
+                ..Link::default()
+            }))
+            .collect(),
         }))
         .namespaces(namespaces())
         .items(items.iter().map(item).collect::<Vec<_>>())

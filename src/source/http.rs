@@ -90,7 +90,7 @@ pub struct Fetch<'a> {
 
 /// The causes of a reqwest error on one line ("a: b: c"). reqwest's own
 /// top message only repeats the URL, which the error already names.
-fn chain(e: &reqwest::Error) -> String {
+pub(crate) fn chain(e: &reqwest::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur = std::error::Error::source(e);
     while let Some(s) = cur {
