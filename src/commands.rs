@@ -284,6 +284,119 @@ pub(crate) fn import_opml(config_path: &Path, file: &Path) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
+/// `feedloom add URL`: finds the feed (or the listing) behind an address,
+/// appends it to feeds.toml after checking the result, and shows what the
+/// new source yields, as `check --source` does.
+pub(crate) fn add(
+    config_path: &Path,
+    address: &str,
+    name: Option<&str>,
+    tags: &[String],
+    pick: Option<usize>,
+) -> anyhow::Result<ExitCode> {
+    use feedloom::discover::Found;
+    let settings = config::load(config_path)?;
+    let text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let url = url::Url::parse(address.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .with_context(|| format!("`{address}` is not an http(s) address"))?;
+    let mut sources = feedloom::edit::Sources::parse(&text).map_err(anyhow::Error::msg)?;
+    if let Some(existing) = sources.reading(url.as_str()) {
+        anyhow::bail!(
+            "{url} is already source `{existing}` in {}",
+            config_path.display()
+        );
+    }
+    let client =
+        feedloom::source::http::Client::new(&settings).context("setting up the HTTP client")?;
+    let found = runtime()?
+        .block_on(feedloom::discover::discover(&client, &settings, &url, pick))
+        .map_err(anyhow::Error::msg)?;
+    let mut table = toml_edit::Table::new();
+    let (found_url, title) = match &found {
+        Found::Feed {
+            url: feed,
+            title,
+            how,
+            choices,
+        } => {
+            println!("{feed}: a feed ({how})");
+            if choices.len() > 1 {
+                println!("the page advertises {} feeds:", choices.len());
+                for (i, c) in choices.iter().enumerate() {
+                    let mark = if c.url == *feed { "*" } else { " " };
+                    println!(
+                        " {mark} {}. {} ({}){}",
+                        i + 1,
+                        c.url,
+                        c.mime,
+                        c.title
+                            .as_ref()
+                            .map_or(String::new(), |t| format!(" \"{t}\""))
+                    );
+                }
+                println!("(--pick N takes another)");
+            }
+            (feed.clone(), title.clone())
+        }
+        Found::Scrape {
+            url: page,
+            title,
+            selectors,
+        } => {
+            println!(
+                "{page}: no feed; a page listing {} items, scraped with item = \"{}\"",
+                selectors.items, selectors.item
+            );
+            (page.clone(), title.clone())
+        }
+    };
+    if let Some(existing) = sources.reading(found_url.as_str()) {
+        anyhow::bail!(
+            "{found_url} is already source `{existing}` in {}",
+            config_path.display()
+        );
+    }
+    let wanted = name
+        .map(str::to_owned)
+        .or(title)
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| found_url.host_str().unwrap_or("new source").to_owned());
+    let unique = sources.unique_name(&wanted);
+    table.insert("name", toml_edit::value(unique.clone()));
+    if matches!(found, Found::Scrape { .. }) {
+        table.insert("kind", toml_edit::value("scrape"));
+    }
+    table.insert("url", toml_edit::value(found_url.as_str()));
+    if !tags.is_empty() {
+        let mut list = toml_edit::Array::new();
+        for t in tags {
+            list.push(t.trim());
+        }
+        table.insert("tags", toml_edit::value(list));
+    }
+    if let Found::Scrape { selectors, .. } = &found {
+        let mut select = toml_edit::Table::new();
+        select.insert("item", toml_edit::value(&selectors.item));
+        select.insert("title", toml_edit::value(&selectors.title));
+        select.insert("link", toml_edit::value(&selectors.link));
+        if let Some(date) = &selectors.date {
+            select.insert("date", toml_edit::value(date));
+        }
+        table.insert("select", toml_edit::Item::Table(select));
+    }
+    sources.push(table);
+    let new_text = sources.text();
+    // Check the result before replacing the file the user relies on.
+    config::parse(&new_text, config_path)?;
+    feedloom::publish::write::write_if_changed(config_path, new_text.as_bytes())?;
+    println!("added source `{unique}` to {}\n", config_path.display());
+    check_source(config_path, &unique)
+}
+
 /// `feedloom export-opml`.
 pub(crate) fn export_opml(config_path: &Path) -> anyhow::Result<ExitCode> {
     let settings = config::load(config_path)?;

@@ -40,6 +40,8 @@
 
 pub mod config;
 pub mod daemon;
+pub mod discover;
+pub mod edit;
 pub mod error;
 pub mod extract;
 pub mod lock;

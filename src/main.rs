@@ -103,6 +103,25 @@ enum Command {
         /// An HTML, Markdown or text file, or an http(s) URL.
         target: String,
     },
+    /// Add a site to feeds.toml by its address: its feed (the address
+    /// itself, the one its page advertises, or one at the usual places),
+    /// else the page as a scrape source with listing selectors found for it.
+    Add {
+        /// The address, as copied from a browser.
+        url: String,
+        /// The source's name (default: the feed's or the page's title).
+        #[arg(long)]
+        name: Option<String>,
+        /// Tags for the source (comma-separated or repeated).
+        #[arg(long, value_delimiter = ',')]
+        tags: Vec<String>,
+        /// When the page advertises several feeds, take the Nth (from 1).
+        #[arg(long)]
+        pick: Option<usize>,
+        /// The config file.
+        #[arg(short, long, default_value = "feeds.toml")]
+        config: PathBuf,
+    },
     /// Add the feeds of an OPML file to feeds.toml (keeping its comments).
     ImportOpml {
         /// The OPML file.
@@ -162,6 +181,13 @@ fn main() -> ExitCode {
             timezone,
             target,
         } => commands::extract(json, url.as_deref(), &timezone, &target),
+        Command::Add {
+            url,
+            name,
+            tags,
+            pick,
+            config,
+        } => commands::add(&config, &url, name.as_deref(), &tags, pick),
         Command::ImportOpml { file, config } => commands::import_opml(&config, &file),
         Command::ExportOpml { config } => commands::export_opml(&config),
     };

@@ -2,8 +2,6 @@
 //! one into `feeds.toml` as `[[source]]` blocks without disturbing the
 //! file's comments and layout (toml_edit).
 
-use std::collections::HashSet;
-
 use crate::config::{Location, SourceConfig, SourceKind};
 
 /// The sources as an OPML 2.0 document: feeds with their `xmlUrl`, scraped
@@ -99,53 +97,17 @@ fn feeds(
 /// # Errors
 /// When either document cannot be read.
 pub fn import(config_text: &str, opml_text: &str) -> Result<Imported, String> {
-    let mut doc: toml_edit::DocumentMut = config_text
-        .parse()
-        .map_err(|e| format!("feeds.toml: {e}"))?;
+    let mut sources = crate::edit::Sources::parse(config_text)?;
     let list = opml::OPML::from_str(opml_text).map_err(|e| format!("the OPML file: {e}"))?;
     let mut found = Vec::new();
     feeds(&list.body.outlines, None, &mut found);
-
-    let existing = doc
-        .get("source")
-        .and_then(toml_edit::Item::as_array_of_tables);
-    let mut urls: HashSet<String> = HashSet::new();
-    let mut names: HashSet<String> = HashSet::new();
-    for table in existing
-        .into_iter()
-        .flat_map(toml_edit::ArrayOfTables::iter)
-    {
-        if let Some(u) = table.get("url").and_then(toml_edit::Item::as_str) {
-            urls.insert(u.trim_end_matches('/').to_owned());
-        }
-        if let Some(n) = table.get("name").and_then(toml_edit::Item::as_str) {
-            names.insert(n.to_owned());
-        }
-    }
-    if doc.get("source").is_none() {
-        doc.insert(
-            "source",
-            toml_edit::Item::ArrayOfTables(toml_edit::ArrayOfTables::new()),
-        );
-    }
-    let sources = doc
-        .get_mut("source")
-        .and_then(toml_edit::Item::as_array_of_tables_mut)
-        .ok_or("feeds.toml: `source` is not a list of [[source]] tables")?;
     let mut imported = Imported::default();
     for (name, url, folder) in found {
-        if !urls.insert(url.trim_end_matches('/').to_owned()) {
+        if !sources.claim_url(&url) {
             imported.skipped.push(url);
             continue;
         }
-        let mut unique = if name.is_empty() { url.clone() } else { name };
-        let base = unique.clone();
-        let mut n = 2;
-        while names.contains(&unique) {
-            unique = format!("{base} ({n})");
-            n += 1;
-        }
-        names.insert(unique.clone());
+        let unique = sources.unique_name(if name.is_empty() { &url } else { &name });
         let mut table = toml_edit::Table::new();
         table.insert("name", toml_edit::value(unique.clone()));
         table.insert("url", toml_edit::value(url));
@@ -154,11 +116,10 @@ pub fn import(config_text: &str, opml_text: &str) -> Result<Imported, String> {
             tags.push(folder);
             table.insert("tags", toml_edit::value(tags));
         }
-        table.decor_mut().set_prefix("\n");
         sources.push(table);
         imported.added.push(unique);
     }
-    imported.config = doc.to_string();
+    imported.config = sources.text();
     Ok(imported)
 }
 

@@ -232,7 +232,7 @@ fn read_with_feed_rs(
             return if root_tag(&text).is_some_and(|t| FEED_ROOTS.contains(&element_name(t))) {
                 Ok((SourceMeta::default(), Vec::new()))
             } else {
-                Err(not_a_feed(&text))
+                Err(not_a_feed(&text, location))
             };
         }
         return Err(error.to_string());
@@ -368,16 +368,20 @@ fn truncate_bytes(mut text: String, max: usize) -> String {
     text
 }
 
-/// Explains why a document with no feed root is not a feed.
-fn not_a_feed(text: &str) -> String {
-    let head: String = text
-        .chars()
-        .take(1024)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    if head.contains("<html") || head.contains("<!doctype html") {
-        "got an HTML page, not a feed (is the URL the site rather than its feed?)".to_owned()
-    } else if head.trim().is_empty() {
+/// Explains why a document with no feed root is not a feed; for a web
+/// page, which feed it advertises (the address people paste is often the
+/// site's, not its feed's).
+fn not_a_feed(text: &str, location: &Url) -> String {
+    if crate::discover::looks_like_html(text) {
+        return match crate::discover::advertised_feeds(text, location).first() {
+            Some(feed) => format!(
+                "got an HTML page, not a feed; the page advertises its feed at {}: use that as the source's `url` (`feedloom add` finds it too)",
+                feed.url
+            ),
+            None => "got an HTML page, not a feed, and it advertises none (is the URL the site rather than its feed? `feedloom add URL` looks for one)".to_owned(),
+        };
+    }
+    if text.trim().is_empty() {
         "the document is empty".to_owned()
     } else {
         "no RSS, Atom or JSON Feed root element found".to_owned()
@@ -746,7 +750,13 @@ mod tests {
 
     #[test]
     fn html_pages_get_a_clear_message() {
-        assert!(not_a_feed("<!DOCTYPE html><html><body>hi</body></html>").contains("HTML page"));
+        assert!(
+            not_a_feed(
+                "<!DOCTYPE html><html><body>hi</body></html>",
+                &Url::parse("https://x.example/").unwrap()
+            )
+            .contains("HTML page")
+        );
     }
 
     #[test]
