@@ -449,7 +449,8 @@ pub(crate) fn check_source(config_path: &Path, name: &str) -> anyhow::Result<Exi
         politeness: &politeness,
         now: chrono::Utc::now(),
     };
-    let read = runtime()?.block_on(feedloom::source::read(
+    let runtime = runtime()?;
+    let read = runtime.block_on(feedloom::source::read(
         &ctx,
         source,
         &feedloom::model::Validators::default(),
@@ -460,6 +461,7 @@ pub(crate) fn check_source(config_path: &Path, name: &str) -> anyhow::Result<Exi
         return Ok(ExitCode::SUCCESS);
     };
     let mut broken = false;
+    let mut pacer = None;
     println!(
         "source `{name}` ({}): {} item(s) listed, {} read",
         source.kind.name(),
@@ -507,6 +509,21 @@ pub(crate) fn check_source(config_path: &Path, name: &str) -> anyhow::Result<Exi
                 text.split_whitespace().count(),
                 from("body")
             );
+        }
+        if let (Some(config), Some(link)) = (&source.full_text, &a.link) {
+            let pacer =
+                pacer.get_or_insert_with(|| feedloom::source::polite::Pacer::new(config.delay));
+            match runtime.block_on(feedloom::source::full_text::read_article(
+                &ctx, source, link, pacer,
+            )) {
+                Ok(body) => println!(
+                    "    full text: {} words from the item's page",
+                    feedloom::extract::body_text(&body)
+                        .split_whitespace()
+                        .count()
+                ),
+                Err(e) => println!("    full text: none, the feed's text stays ({e})"),
+            }
         }
         if a.title.trim().is_empty() || a.link.is_none() {
             println!("    PROBLEM: this item has no title or no link");

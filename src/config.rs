@@ -114,6 +114,8 @@ struct RawSource {
     include: Option<RawFilter>,
     exclude: Option<RawFilter>,
     priority: Option<i64>,
+    // kind = "feed"
+    full_text: Option<Spanned<bool>>,
     // kind = "scrape"
     select: Option<Spanned<RawSelect>>,
     article: Option<RawArticle>,
@@ -427,6 +429,14 @@ pub struct ListingSelectors {
     pub max_pages: usize,
 }
 
+/// `full_text = true` on a feed source: each new item's page is read and
+/// its article extracted, the feed's text kept as the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullTextConfig {
+    /// Least time between two page requests (`delay`, 1 s by default).
+    pub delay: Duration,
+}
+
 /// What a `scrape` source needs beyond a URL.
 #[derive(Debug, Clone)]
 pub struct ScrapeConfig {
@@ -477,6 +487,8 @@ pub struct SourceConfig {
     /// When sources share a story and none of them is its origin, the
     /// fields published come from the one with the higher priority.
     pub priority: i64,
+    /// With `full_text = true` (feeds only): read each new item's page.
+    pub full_text: Option<FullTextConfig>,
 }
 
 impl SourceConfig {
@@ -496,6 +508,7 @@ impl SourceConfig {
             max_items: None,
             filter: Filter::default(),
             priority: 0,
+            full_text: None,
         }
     }
 }
@@ -1165,6 +1178,7 @@ impl Validator<'_> {
                 include: self.patterns(r.include.as_ref(), "source.include"),
                 exclude: self.patterns(r.exclude.as_ref(), "source.exclude"),
             };
+            let full_text = self.full_text(r, &name);
             if let (Some(kind), Some(location)) = (kind, location) {
                 out.push(SourceConfig {
                     name,
@@ -1177,6 +1191,7 @@ impl Validator<'_> {
                     max_items,
                     filter,
                     priority: r.priority.unwrap_or(0),
+                    full_text,
                 });
             }
         }
@@ -1194,6 +1209,45 @@ impl Validator<'_> {
         }
     }
 
+    /// `delay`: the least time between two page requests of a source that
+    /// reads pages (scrape, and feeds with `full_text`); 1 s by default.
+    fn delay(&mut self, r: &RawSource) -> Duration {
+        match &r.delay {
+            None => Duration::from_secs(1),
+            Some(d) => match humantime::parse_duration(d.get_ref().trim()) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.problem(
+                        d,
+                        "source.delay",
+                        format_args!(
+                            "`{}` is not a duration ({e}); write e.g. \"1s\" or \"500ms\"",
+                            d.get_ref()
+                        ),
+                    );
+                    Duration::ZERO
+                }
+            },
+        }
+    }
+
+    /// `full_text = true` on a feed source: its item pages are read too.
+    fn full_text(&mut self, r: &RawSource, name: &str) -> Option<FullTextConfig> {
+        let on = r.full_text.as_ref()?;
+        let kind = r.kind.as_ref().map_or("feed", |k| k.get_ref().as_str());
+        if kind != "feed" {
+            self.problem(
+                on,
+                "source.full_text",
+                format_args!("source `{name}` is kind = \"{kind}\"; `full_text` is for feed sources (a scrape source reads its articles with [source.article])"),
+            );
+            return None;
+        }
+        (*on.get_ref()).then(|| FullTextConfig {
+            delay: self.delay(r),
+        })
+    }
+
     /// The kind-specific part of a source, with its keys checked against the kind.
     fn kind(&mut self, r: &RawSource, name: &str) -> Option<SourceKind> {
         let kind = r.kind.as_ref().map_or("feed", |k| k.get_ref().as_str());
@@ -1206,8 +1260,10 @@ impl Validator<'_> {
             ("recursive", r.recursive.is_some(), "files"),
             ("base_url", r.base_url.is_some(), "files"),
         ];
+        // A feed reading its item pages is paced like a scraper.
+        let paced_feed = kind == "feed" && r.full_text.as_ref().is_some_and(|f| *f.get_ref());
         for (key, present, owner) in misplaced {
-            if present && kind != owner {
+            if present && kind != owner && !(key == "delay" && paced_feed) {
                 self.problem(
                     &r.name,
                     &format!("source.{key}"),
@@ -1299,23 +1355,7 @@ impl Validator<'_> {
                 .collect(),
         });
         sel.item.as_ref()?;
-        let delay = match &r.delay {
-            None => Duration::from_secs(1),
-            Some(d) => match humantime::parse_duration(d.get_ref().trim()) {
-                Ok(d) => d,
-                Err(e) => {
-                    self.problem(
-                        d,
-                        "source.delay",
-                        format_args!(
-                            "`{}` is not a duration ({e}); write e.g. \"1s\" or \"500ms\"",
-                            d.get_ref()
-                        ),
-                    );
-                    Duration::ZERO
-                }
-            },
-        };
+        let delay = self.delay(r);
         let follow_hosts = r
             .follow_hosts
             .iter()

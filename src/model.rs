@@ -176,6 +176,17 @@ pub struct Validators {
     pub last_modified: Option<String>,
 }
 
+/// What reading one item's page gave, for a feed with `full_text = true`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullText {
+    /// The item's link, as stored.
+    pub link: String,
+    /// The article's body (sanitized HTML); `None` when the page failed.
+    pub body: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
 /// One source's result for this cycle.
 // One value per source per cycle, moved once: boxing the big variant buys nothing.
 #[allow(clippy::large_enum_variant)]
@@ -198,6 +209,8 @@ pub enum Fetched {
         listed: usize,
         /// Where a permanent redirect sent the source.
         moved: Option<Url>,
+        /// Item pages read for `full_text`: what each gave.
+        full_text: Vec<FullText>,
     },
     /// 304 Not Modified (or an unchanged local file): keep what we have.
     NotModified,

@@ -380,6 +380,7 @@ pub(crate) fn record(
             validators,
             unchanged,
             moved,
+            full_text,
             ..
         }) => {
             let batch = Batch {
@@ -388,6 +389,7 @@ pub(crate) fn record(
                 unchanged: &unchanged,
                 meta: &meta,
                 validators: &validators,
+                full_text: &full_text,
             };
             let stats = store.record_articles(src, &batch, settings.retention, ok)?;
             if let Some(to) = &moved {

@@ -92,6 +92,16 @@ CREATE TABLE IF NOT EXISTS item_sources (
     PRIMARY KEY (source, key)
 );
 CREATE INDEX IF NOT EXISTS item_sources_by_item ON item_sources(item_id);
+-- Item pages read for feeds with `full_text = true`: the article body got,
+-- or how many reads failed (retried a few times, then left alone).
+CREATE TABLE IF NOT EXISTS full_text (
+    source     TEXT NOT NULL,
+    link       TEXT NOT NULL,
+    body       TEXT,
+    attempts   INTEGER NOT NULL,
+    last_error TEXT,
+    PRIMARY KEY (source, link)
+);
 ";
 
 /// Per-source state read before a fetch.
@@ -159,6 +169,8 @@ pub struct Batch<'a> {
     pub meta: &'a SourceMeta,
     /// Validators for the next request.
     pub validators: &'a Validators,
+    /// Item pages read for `full_text`.
+    pub full_text: &'a [crate::model::FullText],
 }
 
 /// What recording one source result changed.
@@ -467,6 +479,7 @@ impl Store {
             unchanged,
             meta,
             validators,
+            full_text,
         } = *batch;
         self.atomically("committing source result", |tx| {
             Self::touch_source(tx, source, when)?;
@@ -511,6 +524,9 @@ impl Store {
                 .map_err(query("touching listed entry"))?;
             }
             apply_retention(tx, source, retention, now)?;
+            if source.full_text.is_some() {
+                record_full_text(tx, source, full_text)?;
+            }
             Ok(stats)
         })
     }
@@ -883,6 +899,27 @@ impl Store {
                 for (digest, key) in rows {
                     known.digests.entry(digest).or_default().push(key);
                 }
+                if source.full_text.is_some() {
+                    let mut stmt = self
+                        .conn
+                        .prepare_cached(
+                            "SELECT link, body, attempts FROM full_text WHERE source = ?1",
+                        )
+                        .map_err(query("reading full texts"))?;
+                    known.full_text = stmt
+                        .query_map([&source.name], |r| {
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                crate::source::PageState {
+                                    body: r.get(1)?,
+                                    attempts: u32::try_from(r.get::<_, i64>(2)?)
+                                        .unwrap_or(u32::MAX),
+                                },
+                            ))
+                        })
+                        .and_then(Iterator::collect)
+                        .map_err(query("reading full texts"))?;
+                }
             }
             SourceKind::Files(_) => {}
         }
@@ -1138,6 +1175,33 @@ fn outranks_owner(
     })
 }
 
+/// Stores what each item page gave (a body, or one more failed attempt)
+/// and forgets the pages of items the source no longer has.
+fn record_full_text(
+    tx: &Connection,
+    source: &SourceConfig,
+    pages: &[crate::model::FullText],
+) -> Result<(), StoreError> {
+    for page in pages {
+        tx.prepare_cached(
+            "INSERT INTO full_text (source, link, body, attempts, last_error) VALUES (?1, ?2, ?3, 1, ?4)
+             ON CONFLICT (source, link) DO UPDATE SET
+                body = COALESCE(excluded.body, full_text.body),
+                attempts = full_text.attempts + 1,
+                last_error = excluded.last_error",
+        )
+        .and_then(|mut s| s.execute(params![source.name, page.link, page.body, page.error]))
+        .map_err(query("storing a full text"))?;
+    }
+    tx.execute(
+        "DELETE FROM full_text WHERE source = ?1 AND link NOT IN
+            (SELECT link FROM item_sources WHERE source = ?1 AND link IS NOT NULL)",
+        [&source.name],
+    )
+    .map_err(query("forgetting full texts"))?;
+    Ok(())
+}
+
 /// Drops this source's entries beyond the retention limits, except the ones
 /// it listed in this very fetch; then items no source carries any more.
 fn apply_retention(
@@ -1237,6 +1301,7 @@ mod tests {
             unchanged: &[],
             meta: &META,
             validators: &VALIDATORS,
+            full_text: &[],
         }
     }
 

@@ -610,6 +610,38 @@ mod tests {
     }
 
     #[test]
+    fn links_to_intranet_hosts_are_kept() {
+        // Published, never fetched: an intranet feed keeps its links.
+        let source = source();
+        let url = Url::parse("http://wiki.corp/feed").unwrap();
+        let rss = br#"<rss version="2.0"><channel><title>t</title><link>http://wiki.corp/</link><description>d</description>
+<item><title>One</title><link>http://10.1.2.3/pages/one</link></item>
+<item><title>Two</title><link><![CDATA[http://wiki.corp/pages/two?a=1&b=2]]></link></item>
+<item><title>Three</title><link>http://localhost:8080/three</link></item>
+</channel></rss>"#;
+        let (_, entries) = parse(rss, None, &url, &source, &Limits::default()).unwrap();
+        let links: Vec<String> = entries
+            .iter()
+            .map(|e| e.article.link.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            links,
+            [
+                "http://10.1.2.3/pages/one",
+                "http://wiki.corp/pages/two?a=1&b=2",
+                "http://localhost:8080/three"
+            ]
+        );
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:x</id><updated>2024-01-01T00:00:00Z</updated>
+<entry><title>A</title><id>urn:x:1</id><updated>2024-01-01T00:00:00Z</updated><link rel="alternate" href="http://intranet.local/a"/></entry></feed>"#;
+        let (_, entries) = parse(atom, None, &url, &source, &Limits::default()).unwrap();
+        assert_eq!(
+            entries[0].article.link.as_ref().map(Url::as_str),
+            Some("http://intranet.local/a")
+        );
+    }
+
+    #[test]
     fn empty_feeds_and_unknown_text_types_are_read() {
         let source = source();
         let url = Url::parse("https://ex.org/feed").unwrap();

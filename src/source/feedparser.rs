@@ -170,6 +170,7 @@ fn entry(
         .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .map(|l| l.href.as_str())
         .chain(e.link.as_deref())
+        .chain(hint.and_then(|h| h.raw_link.as_deref()))
         .collect();
     let chosen = hrefs
         .iter()

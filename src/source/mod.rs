@@ -7,6 +7,7 @@ pub mod decode;
 pub mod feed;
 pub mod feedparser;
 pub mod files;
+pub mod full_text;
 pub mod http;
 pub mod local;
 pub mod policy;
@@ -118,6 +119,17 @@ pub struct Known {
     /// oldest first: a feed entry listed again unchanged is touched, not
     /// normalized again.
     pub digests: HashMap<String, Vec<String>>,
+    /// For `full_text`: what each item page gave so far, by item link.
+    pub full_text: HashMap<String, PageState>,
+}
+
+/// An item page's state for `full_text`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageState {
+    /// The article body, once got.
+    pub body: Option<String>,
+    /// Reads so far (successful or not).
+    pub attempts: u32,
 }
 
 /// Reads and normalizes one source: what a run records in the store.
@@ -178,9 +190,25 @@ pub async fn fetch(
     .await
     .map_err(|e| stopped(&source.name, &e))?;
     unchanged.extend(skipped);
+    let (mut articles, mut digests) = (articles, digests);
+    let full_text = match &source.full_text {
+        Some(config) => {
+            full_text::fill(
+                ctx,
+                source,
+                config,
+                &mut articles,
+                &mut digests,
+                &known.full_text,
+            )
+            .await
+        }
+        None => Vec::new(),
+    };
     Ok(Fetched::Updated {
         articles,
         digests,
+        full_text,
         meta,
         validators,
         unchanged,

@@ -264,6 +264,12 @@ pub struct Hints {
     pub content_base: Option<Url>,
     /// An `atom:link` (alternate or unlabelled) inside an RSS item.
     pub atom_link: Option<String>,
+    /// The item's own link as written: an RSS `<link>`'s text, an Atom
+    /// entry's alternate `<link href>`. feedparser-rs blanks links to
+    /// loopback, private and `.local`-style hosts (its SSRF guard, made for
+    /// fetching); feedloom only publishes them, so an intranet feed keeps
+    /// its links.
+    pub raw_link: Option<String>,
     /// The HTML of an `<xhtml:body>` or `<fullitem>` inside an RSS item:
     /// bodies some publishers use instead of `content:encoded`.
     pub body: Option<String>,
@@ -394,6 +400,22 @@ pub fn scan(text: &str, location: &Url, max_depth: usize) -> Result<Scan, String
                 let rel = attribute(&start, "rel");
                 if rel.as_deref().is_none_or(|r| r == "alternate") {
                     hints.atom_link = attribute(&start, "href");
+                }
+            }
+            if name.prefix().is_none()
+                && local == "link"
+                && stack.len() == entry_depth
+                && hints.raw_link.is_none()
+            {
+                if in_rss_item && !empty {
+                    hints.raw_link = inner_xml(&mut reader, &start, text)
+                        .map(|x| atom_text(x, "text").trim().to_owned())
+                        .filter(|l| !l.is_empty());
+                    continue;
+                }
+                let rel = attribute(&start, "rel");
+                if !in_rss_item && rel.as_deref().is_none_or(|r| r == "alternate") {
+                    hints.raw_link = attribute(&start, "href");
                 }
             }
         }

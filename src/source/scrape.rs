@@ -161,7 +161,7 @@ pub(super) async fn read<S: std::hash::BuildHasher>(
 
 /// One page, decoded, after robots.txt, the host limit and the pacer.
 /// `None` for a 304.
-async fn get_page(
+pub(super) async fn get_page(
     ctx: &Context<'_>,
     source: &SourceConfig,
     url: &Url,
