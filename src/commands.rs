@@ -13,10 +13,42 @@ pub(crate) const EXIT_SOURCES_FAILED: u8 = 3;
 /// Another run holds the lock.
 pub(crate) const EXIT_LOCKED: u8 = 4;
 
-/// `feedloom run`: one cycle, then publish; a progress bar on a terminal.
-pub(crate) fn run(config_path: &Path, all: bool, show_progress: bool) -> anyhow::Result<ExitCode> {
+/// What `feedloom run` was asked to do.
+pub(crate) struct RunRequest {
+    /// Every source, due or not.
+    pub(crate) all: bool,
+    /// Only these sources (`--source`, repeatable).
+    pub(crate) only: Vec<String>,
+    /// Fetch and report, writing nothing.
+    pub(crate) dry_run: bool,
+}
+
+/// `feedloom run`: one cycle, then publish; a progress bar on a terminal,
+/// and a summary line after it.
+pub(crate) fn run(
+    config_path: &Path,
+    request: RunRequest,
+    show_progress: bool,
+    verbose: bool,
+) -> anyhow::Result<ExitCode> {
     let settings = config::load(config_path)?;
     warn_about(&settings);
+    for name in &request.only {
+        if !settings.sources.iter().any(|s| &s.name == name) {
+            let names: Vec<&str> = settings.sources.iter().map(|s| s.name.as_str()).collect();
+            anyhow::bail!(
+                "--source {name}: no source has that name; the sources are: {}",
+                names.join(", ")
+            );
+        }
+    }
+    let options = RunOptions {
+        all: request.all,
+        only: request.only,
+    };
+    if request.dry_run {
+        return dry_run(&settings, options);
+    }
     let _lock = feedloom::lock::acquire(&settings.state_file)?;
     let bar = show_progress.then(|| {
         let bar = indicatif::ProgressBar::new(settings.sources.len() as u64);
@@ -28,15 +60,7 @@ pub(crate) fn run(config_path: &Path, all: bool, show_progress: bool) -> anyhow:
     });
     let progress = |name: &str, outcome: &Outcome| {
         if let Some(bar) = &bar {
-            let state = match outcome {
-                Outcome::Updated { new, .. } => format!("{new} new"),
-                Outcome::NotModified => "not modified".to_owned(),
-                Outcome::Skipped => "not due".to_owned(),
-                Outcome::Waiting(_) => "host asked to wait".to_owned(),
-                Outcome::Disabled(_) => "disabled".to_owned(),
-                Outcome::Failed(_) => "FAILED".to_owned(),
-            };
-            bar.set_message(format!("{name}: {state}"));
+            bar.set_message(format!("{name}: {}", short(outcome)));
             bar.inc(1);
         }
     };
@@ -49,7 +73,7 @@ pub(crate) fn run(config_path: &Path, all: bool, show_progress: bool) -> anyhow:
                 on_interrupt.cancel();
             }
         });
-        feedloom::run::run_with(&settings, RunOptions { all }, &cancel, &progress).await
+        feedloom::run::run_with(&settings, options, &cancel, &progress).await
     });
     runtime.shutdown_timeout(SHUTDOWN_WAIT);
     if let Some(bar) = bar {
@@ -65,6 +89,20 @@ pub(crate) fn run(config_path: &Path, all: bool, show_progress: bool) -> anyhow:
     }
     let changed = report.written.iter().filter(|w| w.changed).count();
     tracing::info!(files = report.written.len(), changed, "Published.");
+    if show_progress || verbose {
+        eprintln!("{}", summary(&report));
+    }
+    if verbose {
+        let quiet: Vec<&str> = report
+            .sources
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::NotModified))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if !quiet.is_empty() {
+            eprintln!("not modified: {}", quiet.join(", "));
+        }
+    }
     if failures.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -84,6 +122,121 @@ pub(crate) fn run(config_path: &Path, all: bool, show_progress: bool) -> anyhow:
         );
         Ok(ExitCode::from(EXIT_SOURCES_FAILED))
     }
+}
+
+/// One outcome in a few words, for the progress bar and the dry run.
+fn short(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Updated { new, .. } => format!("{new} new"),
+        Outcome::NotModified => "not modified".to_owned(),
+        Outcome::Skipped => "not due".to_owned(),
+        Outcome::Waiting(_) => "host asked to wait".to_owned(),
+        Outcome::Disabled(_) => "disabled".to_owned(),
+        Outcome::Failed(_) => "FAILED".to_owned(),
+    }
+}
+
+/// The line a run ends with on a terminal: what was fetched, what was new,
+/// what was written.
+fn summary(report: &feedloom::run::RunReport) -> String {
+    let count = |f: fn(&Outcome) -> bool| report.sources.iter().filter(|(_, o)| f(o)).count();
+    let fetched = count(|o| matches!(o, Outcome::Updated { .. }));
+    let not_modified = count(|o| matches!(o, Outcome::NotModified));
+    let failed = count(|o| matches!(o, Outcome::Failed(_)));
+    let waiting = count(|o| {
+        matches!(
+            o,
+            Outcome::Skipped | Outcome::Waiting(_) | Outcome::Disabled(_)
+        )
+    });
+    let new: usize = report
+        .sources
+        .iter()
+        .map(|(_, o)| match o {
+            Outcome::Updated { new, .. } => *new,
+            _ => 0,
+        })
+        .sum();
+    let written = report.written.iter().filter(|w| w.changed).count();
+    format!(
+        "{} sources: {fetched} fetched, {not_modified} not modified, {failed} failed, {waiting} not due; {new} new items; {written} of {} output files written",
+        report.sources.len(),
+        report.written.len()
+    )
+}
+
+/// `run --dry-run`: the same cycle on a copy of the state, publishing into
+/// a scratch folder, then a report of what would change. The state file,
+/// the outputs and the WebSub hubs are not touched.
+fn dry_run(settings: &Settings, options: RunOptions) -> anyhow::Result<ExitCode> {
+    let scratch = tempfile::tempdir().context("creating a scratch folder")?;
+    let mut trial = settings.clone();
+    trial.state_file = scratch.path().join("state.db");
+    trial.output_dir = scratch.path().join("output");
+    for output in &mut trial.outputs {
+        output.websub_hub = None;
+    }
+    feedloom::store::Store::snapshot(&settings.state_file, &trial.state_file)?;
+    let counts = |settings: &Settings| -> anyhow::Result<Vec<usize>> {
+        let store = feedloom::store::Store::open(&settings.state_file)?;
+        settings
+            .sources
+            .iter()
+            .map(|s| Ok(store.item_count(&s.name)?))
+            .collect()
+    };
+    let before = counts(&trial)?;
+    let runtime = runtime()?;
+    let report = runtime
+        .block_on(feedloom::run::run_with(
+            &trial,
+            options,
+            &tokio_util::sync::CancellationToken::new(),
+            &|_, _| {},
+        ))
+        .context("the trial publish")?;
+    runtime.shutdown_timeout(SHUTDOWN_WAIT);
+    let after = counts(&trial)?;
+    println!("dry run: nothing is written; this is what a run would do now\n");
+    for (index, (name, outcome)) in report.sources.iter().enumerate() {
+        let line = match outcome {
+            Outcome::Updated {
+                new,
+                merged,
+                changed,
+                ..
+            } => {
+                let kept = before[index] + new + merged;
+                let dropped = kept.saturating_sub(after[index]);
+                format!("{new} new, {changed} changed, {dropped} dropped")
+            }
+            Outcome::Failed(why) => format!("FAILED: {why}"),
+            other => short(other),
+        };
+        println!("source `{name}`: {line}");
+    }
+    println!();
+    for written in &report.written {
+        let Some(file) = written.path.file_name() else {
+            continue;
+        };
+        let real = settings.output_dir.join(file);
+        let state = match std::fs::read(&real) {
+            Ok(bytes) if std::fs::read(&written.path).is_ok_and(|b| b == bytes) => "unchanged",
+            Ok(_) => "would change",
+            Err(_) => "would be created",
+        };
+        println!(
+            "output {}: {state} ({} items)",
+            real.display(),
+            written.items
+        );
+    }
+    Ok(if report.failures().is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SOURCES_FAILED)
+    })
 }
 
 /// `feedloom daemon`: cycles until SIGINT/SIGTERM; SIGHUP reloads.
@@ -260,15 +413,23 @@ pub(crate) fn status(config_path: &Path, json: bool) -> anyhow::Result<ExitCode>
 }
 
 /// `feedloom import-opml`.
-pub(crate) fn import_opml(config_path: &Path, file: &Path) -> anyhow::Result<ExitCode> {
+pub(crate) fn import_opml(
+    config_path: &Path,
+    file: &Path,
+    strict: bool,
+) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(config_path)
         .with_context(|| format!("reading {}", config_path.display()))?;
     let list =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let imported = feedloom::opml::import(&text, &list).map_err(anyhow::Error::msg)?;
+    let imported = feedloom::opml::import(&text, &list, strict)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     // Check the result before replacing the file the user relies on.
     config::parse(&imported.config, config_path)?;
     feedloom::publish::write::write_if_changed(config_path, imported.config.as_bytes())?;
+    for problem in &imported.problems {
+        eprintln!("skipped: {}: {problem}", file.display());
+    }
     for name in &imported.added {
         println!("added: {name}");
     }
@@ -276,10 +437,46 @@ pub(crate) fn import_opml(config_path: &Path, file: &Path) -> anyhow::Result<Exi
         println!("already there: {url}");
     }
     println!(
-        "{} added, {} already in {}",
+        "{} added, {} already in {}, {} skipped as broken",
         imported.added.len(),
         imported.skipped.len(),
-        config_path.display()
+        config_path.display(),
+        imported.problems.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The starter config `init` writes: one output, one feed, the settings
+/// people change first, each explained.
+const STARTER: &str = include_str!("starter.toml");
+
+/// `feedloom init`: writes [`STARTER`], refusing to replace a file.
+pub(crate) fn init(path: &Path) -> anyhow::Result<ExitCode> {
+    // The starter must itself be valid where it is written.
+    config::parse(STARTER, path).context("the starter config")?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut file = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            anyhow::bail!(
+                "{} already exists; feedloom init never replaces a config (move it away first, or use another --path)",
+                path.display()
+            )
+        }
+        Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+    };
+    std::io::Write::write_all(&mut file, STARTER.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "wrote {}: edit its [[source]] (or run `feedloom add URL`), then `feedloom run`",
+        path.display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -397,14 +594,15 @@ pub(crate) fn add(
     check_source(config_path, &unique)
 }
 
-/// `feedloom export-opml`.
+/// `feedloom export-opml`: the OPML on stdout, what it leaves out on stderr.
 pub(crate) fn export_opml(config_path: &Path) -> anyhow::Result<ExitCode> {
     let settings = config::load(config_path)?;
-    print!(
-        "{}",
-        feedloom::opml::export("feedloom sources", &settings.sources)
-            .map_err(anyhow::Error::msg)?
-    );
+    let exported = feedloom::opml::export("feedloom sources", &settings.sources)
+        .map_err(anyhow::Error::msg)?;
+    print!("{}", exported.document);
+    for skipped in &exported.skipped {
+        eprintln!("not in the OPML: {skipped}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

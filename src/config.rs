@@ -612,9 +612,17 @@ impl Filter {
 /// [`ConfigError::Read`] when the file cannot be read, [`ConfigError::Invalid`]
 /// listing every mistake otherwise.
 pub fn load(path: &Path) -> Result<Settings, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ConfigError::Missing {
+                path: path.to_owned(),
+            }
+        } else {
+            ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            }
+        }
     })?;
     parse(&text, path)
 }
@@ -1079,6 +1087,7 @@ impl Validator<'_> {
             &sources,
             default_max_items,
             websub_hub.as_ref(),
+            &public_url,
         );
         Settings {
             config_path: config_path.to_owned(),
@@ -1429,6 +1438,7 @@ impl Validator<'_> {
         sources: &[SourceConfig],
         default_max_items: usize,
         websub_hub: Option<&Url>,
+        public_url: &Url,
     ) -> Vec<Output> {
         let known: HashSet<&str> = sources.iter().map(|s| s.name.as_str()).collect();
         let mut seen = HashSet::new();
@@ -1460,7 +1470,8 @@ impl Validator<'_> {
                 .link
                 .as_ref()
                 .and_then(|v| self.url(v, "output.link"))
-                .unwrap_or_else(|| Url::parse("http://127.0.0.1:8080/").expect("static"));
+                // Where the output is served: its own page is there.
+                .unwrap_or_else(|| public_url.clone());
             let id = match &r.id {
                 Some(id) => {
                     if Url::parse(id.get_ref()).is_ok() {
@@ -1470,7 +1481,16 @@ impl Validator<'_> {
                         String::new()
                     }
                 }
-                None => derived_feed_id(&name, &link),
+                // From the link as written, else the address feedloom
+                // always derived it from: an id set by an earlier version
+                // stays when `public_url` now supplies the link.
+                None => derived_feed_id(
+                    &name,
+                    &r.link.as_ref().map_or_else(
+                        || Url::parse("http://127.0.0.1:8080/").expect("static"),
+                        |_| link.clone(),
+                    ),
+                ),
             };
             let mut formats = BTreeSet::new();
             for f in r.formats.iter().flatten() {

@@ -7,6 +7,12 @@ use std::path::PathBuf;
 /// A problem with `feeds.toml`: reading it, its syntax, or a value in it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// There is no config file there.
+    #[error("no {} here; `feedloom init` writes a starter one (or pass --config PATH)", .path.display())]
+    Missing {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
     /// The file could not be read at all.
     #[error("reading {path}")]
     Read {

@@ -47,6 +47,13 @@ enum Command {
         /// Fetch every source, due or not.
         #[arg(long)]
         all: bool,
+        /// Fetch only this source now (repeatable), then publish.
+        #[arg(long = "source", value_name = "NAME")]
+        sources: Vec<String>,
+        /// Fetch and show what would be new, changed or dropped and which
+        /// outputs would change, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Keep running: fetch each source on its own schedule, publish after
     /// changes, stop cleanly on SIGINT/SIGTERM, reload feeds.toml on SIGHUP.
@@ -103,6 +110,12 @@ enum Command {
         /// An HTML, Markdown or text file, or an http(s) URL.
         target: String,
     },
+    /// Write a commented starter feeds.toml (never over an existing file).
+    Init {
+        /// Where to write it.
+        #[arg(long, default_value = "feeds.toml")]
+        path: PathBuf,
+    },
     /// Add a site to feeds.toml by its address: its feed (the address
     /// itself, the one its page advertises, or one at the usual places),
     /// else the page as a scrape source with listing selectors found for it.
@@ -126,6 +139,9 @@ enum Command {
     ImportOpml {
         /// The OPML file.
         file: PathBuf,
+        /// Refuse the whole file when any outline is broken (default: skip it).
+        #[arg(long)]
+        strict: bool,
         /// The config file.
         #[arg(short, long, default_value = "feeds.toml")]
         config: PathBuf,
@@ -163,7 +179,21 @@ fn main() -> ExitCode {
     }
     let show_progress = !cli.quiet && std::io::stderr().is_terminal();
     let result = match cli.command {
-        Command::Run { config, all } => commands::run(&config, all, show_progress),
+        Command::Run {
+            config,
+            all,
+            sources,
+            dry_run,
+        } => commands::run(
+            &config,
+            commands::RunRequest {
+                all,
+                only: sources,
+                dry_run,
+            },
+            show_progress,
+            cli.verbose,
+        ),
         Command::Daemon { config, serve } => commands::daemon(&config, serve.as_deref()),
         Command::Status { config, json } => commands::status(&config, json),
         Command::Serve { config, addr } => commands::serve(&config, &addr),
@@ -181,6 +211,7 @@ fn main() -> ExitCode {
             timezone,
             target,
         } => commands::extract(json, url.as_deref(), &timezone, &target),
+        Command::Init { path } => commands::init(&path),
         Command::Add {
             url,
             name,
@@ -188,7 +219,11 @@ fn main() -> ExitCode {
             pick,
             config,
         } => commands::add(&config, &url, name.as_deref(), &tags, pick),
-        Command::ImportOpml { file, config } => commands::import_opml(&config, &file),
+        Command::ImportOpml {
+            file,
+            config,
+            strict,
+        } => commands::import_opml(&config, &file, strict),
         Command::ExportOpml { config } => commands::export_opml(&config),
     };
     match result {

@@ -32,10 +32,12 @@ const RECORD_BATCH: usize = 32;
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// What a run should do beyond the defaults.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Fetch every source, due or not.
     pub all: bool,
+    /// Fetch only these sources (by name), due or not; empty: every due one.
+    pub only: Vec<String>,
 }
 
 /// One source's outcome this cycle.
@@ -48,6 +50,10 @@ pub enum Outcome {
         entries: usize,
         /// Items stored for the first time.
         new: usize,
+        /// Entries attached to an item another source brought.
+        merged: usize,
+        /// Stored items read again because their entry changed.
+        changed: usize,
         /// Set when the source moved permanently (301/308) to this URL.
         moved: Option<Url>,
     },
@@ -248,7 +254,12 @@ pub async fn cycle(
             outcomes[index] = Some(Outcome::Waiting(until));
             continue;
         }
-        if options.all || state.next_due.is_none_or(|d| d <= precise) {
+        let wanted = if options.only.is_empty() {
+            options.all || state.next_due.is_none_or(|d| d <= precise)
+        } else {
+            options.only.contains(&src.name)
+        };
+        if wanted {
             let reading = effective(src, state.moved_to.as_ref());
             due.push((index, src, reading, state.validators, state.failures));
         } else {
@@ -401,6 +412,8 @@ pub(crate) fn record(
             Outcome::Updated {
                 entries,
                 new: stats.new,
+                merged: stats.merged,
+                changed: articles.len().saturating_sub(stats.new + stats.merged),
                 moved,
             }
         }

@@ -109,7 +109,9 @@ CREATE TABLE IF NOT EXISTS full_text (
 pub struct SourceState {
     /// Validators for the conditional GET (empty when the location changed).
     pub validators: Validators,
-    /// When the source is next due; `None`: never fetched.
+    /// When the source is next due; `None`: never fetched. After a
+    /// success it follows the configured `interval` or `schedule` from the
+    /// last fetch, so lowering either in feeds.toml applies at once.
     pub next_due: Option<DateTime<Utc>>,
     /// Failures in a row up to now.
     pub failures: u32,
@@ -319,6 +321,30 @@ impl Store {
         Ok(Self { conn })
     }
 
+    /// Copies the state file at `from` to `to` (a consistent snapshot,
+    /// even while a daemon writes it), opening `from` read-only so it is
+    /// not touched; `false` when there is no state file yet. For
+    /// `run --dry-run`, which runs on the copy.
+    ///
+    /// # Errors
+    /// When the file cannot be read or the copy written.
+    pub fn snapshot(from: &Path, to: &Path) -> Result<bool, StoreError> {
+        if !from.exists() {
+            return Ok(false);
+        }
+        let open = |source| StoreError::Open {
+            path: from.to_owned(),
+            source,
+        };
+        let conn = Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(open)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open)?;
+        conn.execute("VACUUM INTO ?1", [to.to_string_lossy()])
+            .map_err(open)?;
+        Ok(true)
+    }
+
     /// The state a fetch starts from. Validators are dropped when the
     /// source's location changed since they were stored.
     ///
@@ -328,7 +354,8 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT location, etag, last_modified, next_due_ms, consecutive_failures, moved_to, disabled
+                "SELECT location, etag, last_modified, next_due_ms, consecutive_failures, moved_to, disabled,
+                        last_attempt
                  FROM sources WHERE name = ?1",
                 [&source.name],
                 |r| {
@@ -340,21 +367,37 @@ impl Store {
                         r.get::<_, i64>(4)?,
                         r.get::<_, Option<String>>(5)?,
                         r.get::<_, Option<String>>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
                     ))
                 },
             )
             .optional()
             .map_err(query("reading source state"))?;
         Ok(match row {
-            Some((loc, etag, last_modified, next_due, failures, moved_to, disabled))
-                if loc == location_key(&source.location) =>
-            {
+            Some((
+                loc,
+                etag,
+                last_modified,
+                next_due,
+                failures,
+                moved_to,
+                disabled,
+                last_attempt,
+            )) if loc == location_key(&source.location) => {
+                // A failing source keeps its backoff; a healthy one is due
+                // by today's config (never later than stored).
+                let next_due = match (next_due.map(from_ms), last_attempt) {
+                    (Some(stored), Some(last)) if failures == 0 => {
+                        Some(stored.min(crate::schedule::next_due(source, from_ts(last))))
+                    }
+                    (stored, _) => stored,
+                };
                 SourceState {
                     validators: Validators {
                         etag,
                         last_modified,
                     },
-                    next_due: next_due.map(from_ms),
+                    next_due,
                     failures: u32::try_from(failures).unwrap_or(u32::MAX),
                     moved_to: moved_to.and_then(|m| Url::parse(&m).ok()),
                     disabled,

@@ -127,7 +127,7 @@ impl FormatWriter for OpmlWriter {
     }
     fn end(&mut self, head: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String> {
         let doc = crate::opml::export(&head.output.title, head.sources.iter().copied())?;
-        out.extend_from_slice(doc.as_bytes());
+        out.extend_from_slice(doc.document.as_bytes());
         Ok(())
     }
 }
