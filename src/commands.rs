@@ -242,24 +242,32 @@ fn dry_run(settings: &Settings, options: RunOptions) -> anyhow::Result<ExitCode>
 /// `feedloom daemon`: cycles until SIGINT/SIGTERM; SIGHUP reloads.
 pub(crate) fn daemon(config_path: &Path, serve: Option<&str>) -> anyhow::Result<ExitCode> {
     let settings = config::load(config_path)?;
+    if let Some(addr) = serve {
+        warn_about_self_links(&settings, addr);
+    }
     let _lock = feedloom::lock::acquire(&settings.state_file)?;
     let runtime = runtime()?;
+    let metrics = std::sync::Arc::new(feedloom::metrics::Metrics::new(&settings, true));
     let served = runtime.block_on(async {
         let signals = Signals::default();
         watch_signals(&signals)?;
         let server = serve.map(|addr| {
-            let (folder, addr, stop) = (
+            let (folder, addr, stop, metrics) = (
                 feedloom::serve::Folder::of(&settings),
                 addr.to_owned(),
                 signals.stop.clone(),
+                std::sync::Arc::clone(&metrics),
             );
             tokio::spawn(async move {
-                feedloom::serve::serve(folder, &addr, stop)
+                feedloom::serve::serve(folder, metrics, &addr, stop)
                     .await
                     .with_context(|| format!("serving on {addr}"))
             })
         });
-        feedloom::daemon::run(config_path, settings, &signals, &|_, _| {}).await?;
+        let ran =
+            feedloom::daemon::run(config_path, settings, &signals, &metrics, &|_, _| {}).await;
+        metrics.scheduler_stopped();
+        ran?;
         signals.stop.cancel();
         if let Some(server) = server {
             server.await.context("the file server stopped")??;
@@ -295,14 +303,36 @@ fn watch_signals(signals: &Signals) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Warns when the feeds' self links (from `public_url`) point at this
+/// machine's loopback while the server listens for other machines: their
+/// readers would subscribe to an address that only works here.
+fn warn_about_self_links(settings: &Settings, addr: &str) {
+    let loopback_host = |h: &str| {
+        let h = h.trim_start_matches('[').trim_end_matches(']');
+        h.eq_ignore_ascii_case("localhost")
+            || h.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    let listen_host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    let public_host = settings.public_url.host_str().unwrap_or_default();
+    if !loopback_host(listen_host) && loopback_host(public_host) {
+        eprintln!(
+            "warning: serving on {addr} for other machines, but settings.public_url is {}: the feeds' self links and the page's links point at this machine's loopback; set public_url to the address readers use",
+            settings.public_url
+        );
+    }
+}
+
 /// `feedloom serve`.
 pub(crate) fn serve(config_path: &Path, addr: &str) -> anyhow::Result<ExitCode> {
     let settings = config::load(config_path)?;
+    warn_about_self_links(&settings, addr);
     runtime()?.block_on(async {
         let signals = Signals::default();
         watch_signals(&signals)?;
         feedloom::serve::serve(
             feedloom::serve::Folder::of(&settings),
+            std::sync::Arc::new(feedloom::metrics::Metrics::new(&settings, false)),
             addr,
             signals.stop.clone(),
         )
@@ -592,6 +622,39 @@ pub(crate) fn add(
     feedloom::publish::write::write_if_changed(config_path, new_text.as_bytes())?;
     println!("added source `{unique}` to {}\n", config_path.display());
     check_source(config_path, &unique)
+}
+
+/// `feedloom import-planet`: a Planet or rawdog config into feeds.toml.
+pub(crate) fn import_planet(config_path: &Path, file: &Path) -> anyhow::Result<ExitCode> {
+    let old =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text = match std::fs::read_to_string(config_path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", config_path.display())),
+    };
+    let migrated = feedloom::migrate::import(&text, &old)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    // Check the result before writing the file the user will rely on.
+    config::parse(&migrated.config, config_path)?;
+    feedloom::publish::write::write_if_changed(config_path, migrated.config.as_bytes())?;
+    println!(
+        "{} ({}) → {}: {} source(s) added",
+        file.display(),
+        migrated.from,
+        config_path.display(),
+        migrated.added.len()
+    );
+    for name in &migrated.added {
+        println!("added: {name}");
+    }
+    for m in &migrated.mapped {
+        println!("carried over: {m}");
+    }
+    for u in &migrated.unmapped {
+        println!("not carried over: {u}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `feedloom export-opml`: the OPML on stdout, what it leaves out on stderr.

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Location, Settings};
 use crate::error::{RunError, SourceError};
+use crate::metrics::Metrics;
 use crate::model::Fetched;
 use crate::run::{
     Fetcher, Outcome, Progress, STOP_GRACE, Signals, effective, publish_if_needed, record,
@@ -33,6 +34,7 @@ struct Running {
     name: String,
     failures: u32,
     now: DateTime<Utc>,
+    started: std::time::Instant,
     handle: JoinHandle<()>,
 }
 
@@ -130,6 +132,7 @@ fn launch(
         name: src.name.clone(),
         failures: state.failures,
         now,
+        started: std::time::Instant::now(),
         handle,
     }))
 }
@@ -141,6 +144,7 @@ fn finish(
     queue: &mut DueQueue,
     running: &Running,
     result: Result<Fetched, SourceError>,
+    metrics: &Metrics,
     progress: Progress<'_>,
 ) -> Result<bool, RunError> {
     store.mark_fetching(&running.name, None)?;
@@ -164,6 +168,7 @@ fn finish(
     );
     store.end_batch()?;
     let outcome = outcome?;
+    metrics.fetched(&src.name, &outcome, running.started.elapsed());
     progress(&src.name, &outcome);
     if let Outcome::Failed(message) = &outcome {
         tracing::warn!(source = %src.name, error = %message, "Fetch failed; keeping previous items.");
@@ -203,6 +208,7 @@ pub async fn run(
     config_path: &Path,
     settings: Settings,
     signals: &Signals,
+    metrics: &Metrics,
     progress: Progress<'_>,
 ) -> Result<(), RunError> {
     let mut store = Store::open(&settings.state_file)?;
@@ -237,7 +243,10 @@ pub async fn run(
                     running.insert(next_id, fetch);
                     next_id += 1;
                 }
-                Launch::Later(due) => queue.push(Reverse((due, name))),
+                Launch::Later(due) => {
+                    metrics.fetched(&name, &Outcome::Skipped, Duration::ZERO);
+                    queue.push(Reverse((due, name)));
+                }
                 Launch::Gone => {}
             }
         }
@@ -260,7 +269,7 @@ pub async fn run(
         tokio::select! {
             Some((id, result)) = done_rx.recv() => {
                 if let Some(done) = running.remove(&id)
-                    && finish(&shared, &mut store, &mut queue, &done, result, progress)?
+                    && finish(&shared, &mut store, &mut queue, &done, result, metrics, progress)?
                 {
                     publish_at.get_or_insert_with(|| {
                         tokio::time::Instant::now() + shared.settings.publish_delay
@@ -298,7 +307,9 @@ pub async fn run(
             break;
         };
         if let Some(done) = running.remove(&id) {
-            finish(&shared, &mut store, &mut queue, &done, result, progress)?;
+            finish(
+                &shared, &mut store, &mut queue, &done, result, metrics, progress,
+            )?;
         }
     }
     for (_, abandoned) in running.drain() {

@@ -45,6 +45,8 @@ pub mod edit;
 pub mod error;
 pub mod extract;
 pub mod lock;
+pub mod metrics;
+pub mod migrate;
 pub mod model;
 pub mod normalize;
 pub mod opml;

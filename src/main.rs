@@ -146,6 +146,15 @@ enum Command {
         #[arg(short, long, default_value = "feeds.toml")]
         config: PathBuf,
     },
+    /// Migrate from Planet / Planet Venus (config.ini) or rawdog (config):
+    /// write (or extend) feeds.toml and list what does not map.
+    ImportPlanet {
+        /// The Planet config.ini or rawdog config.
+        file: PathBuf,
+        /// The config file to write or extend.
+        #[arg(short, long, default_value = "feeds.toml")]
+        config: PathBuf,
+    },
     /// Print the sources as OPML 2.0.
     ExportOpml {
         /// The config file.
@@ -224,6 +233,7 @@ fn main() -> ExitCode {
             config,
             strict,
         } => commands::import_opml(&config, &file, strict),
+        Command::ImportPlanet { file, config } => commands::import_planet(&config, &file),
         Command::ExportOpml { config } => commands::export_opml(&config),
     };
     match result {

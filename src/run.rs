@@ -163,6 +163,20 @@ pub fn publish_if_needed(settings: &Settings, store: &mut Store) -> Result<Vec<W
     }
     let written = publish::publish_all(settings, store)?;
     store.set_published_fingerprint(&settings.fingerprint)?;
+    let now = Utc::now();
+    for output in &settings.outputs {
+        let files: Vec<&Written> = written
+            .iter()
+            .filter(|w| {
+                w.path.file_stem().and_then(|s| s.to_str()) == Some(output.name.as_str())
+                    && w.path.parent() == Some(settings.output_dir.as_path())
+            })
+            .collect();
+        if files.iter().any(|w| w.changed) {
+            let items = files.iter().map(|w| w.items).max().unwrap_or(0);
+            store.set_output_published(&output.name, items, now)?;
+        }
+    }
     Ok(written)
 }
 

@@ -37,7 +37,23 @@ const SERVED_EXTENSIONS: [&str; 8] = ["rss", "atom", "json", "opml", "html", "ht
 pub struct Folder {
     dir: PathBuf,
     hidden: Vec<PathBuf>,
+    /// Folders of `files` sources published under `public_url`: their
+    /// items' links lead here, so they are served at their path too.
+    mounts: Vec<Mount>,
 }
+
+/// A `files` source's folder, served at the path its `base_url` has below
+/// `public_url`.
+#[derive(Debug, Clone)]
+struct Mount {
+    /// The URL path, with a trailing slash (`/articles/`).
+    prefix: String,
+    /// The folder's real path.
+    dir: PathBuf,
+}
+
+/// What a `files` source's folder may serve: its article files.
+const ARTICLE_EXTENSIONS: [&str; 5] = ["html", "htm", "md", "markdown", "txt"];
 
 impl Folder {
     /// The output folder, hiding the config, the state file and the files
@@ -59,7 +75,25 @@ impl Folder {
             crate::lock::path_for(&settings.state_file),
         ];
         hidden.retain(|p| !p.as_os_str().is_empty());
-        Self::new(&settings.output_dir, &hidden)
+        let mut folder = Self::new(&settings.output_dir, &hidden);
+        let root = settings.public_url.as_str();
+        for source in &settings.sources {
+            if let (crate::config::SourceKind::Files(files), crate::config::Location::Path(dir)) =
+                (&source.kind, &source.location)
+                && let Some(rest) = files
+                    .base_url
+                    .as_ref()
+                    .and_then(|b| b.as_str().strip_prefix(root))
+                    .filter(|rest| !rest.is_empty())
+            {
+                let prefix = format!("/{}/", rest.trim_end_matches('/'));
+                folder.mounts.push(Mount {
+                    prefix,
+                    dir: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone()),
+                });
+            }
+        }
+        folder
     }
 
     /// `dir`, never serving the `hidden` files.
@@ -69,21 +103,40 @@ impl Folder {
         Self {
             dir: real(dir),
             hidden: hidden.iter().map(|p| real(p)).collect(),
+            mounts: Vec::new(),
         }
     }
 
     /// The real path of the regular file `requested` names, if it may be served.
     fn allowed(&self, requested: &Path) -> Option<PathBuf> {
+        self.allowed_in(requested, &self.dir, &SERVED_EXTENSIONS)
+    }
+
+    /// The file a request path names, in the output folder or in a
+    /// `files` source's folder mounted at that path, if it may be served.
+    fn lookup(&self, uri: &Uri) -> Option<PathBuf> {
+        for mount in &self.mounts {
+            if let Some(rest) = uri.path().strip_prefix(mount.prefix.as_str()) {
+                let path = resolve(&mount.dir, rest)?;
+                return self.allowed_in(&path, &mount.dir, &ARTICLE_EXTENSIONS);
+            }
+        }
+        self.allowed(&resolve(&self.dir, uri.path())?)
+    }
+
+    /// `requested`, if it really is a regular file inside `dir` (after
+    /// symlinks), not hidden, not under a dot-name, with one of `extensions`.
+    fn allowed_in(&self, requested: &Path, dir: &Path, extensions: &[&str]) -> Option<PathBuf> {
         let real = std::fs::canonicalize(requested).ok()?;
-        let servable = real.starts_with(&self.dir)
+        let servable = real.starts_with(dir)
             && !self.hidden.contains(&real)
             && std::fs::metadata(&real).is_ok_and(|m| m.is_file())
             && real
                 .extension()
                 .and_then(|e| e.to_str())
-                .is_some_and(|e| SERVED_EXTENSIONS.contains(&e))
+                .is_some_and(|e| extensions.contains(&e))
             && real
-                .strip_prefix(&self.dir)
+                .strip_prefix(dir)
                 .ok()?
                 .components()
                 .all(|c| !c.as_os_str().to_string_lossy().starts_with('.'));
@@ -104,6 +157,8 @@ pub fn content_type(path: &Path) -> &'static str {
         "json" => "application/feed+json; charset=utf-8",
         "opml" => "text/x-opml; charset=utf-8",
         "html" | "htm" => "text/html; charset=utf-8",
+        "md" | "markdown" => "text/markdown; charset=utf-8",
+        "txt" => "text/plain; charset=utf-8",
         "xml" => "application/xml; charset=utf-8",
         _ => "application/octet-stream",
     }
@@ -114,12 +169,17 @@ pub fn content_type(path: &Path) -> &'static str {
 ///
 /// # Errors
 /// When the address cannot be resolved or bound.
-pub async fn serve(folder: Folder, addr: &str, stop: CancellationToken) -> std::io::Result<()> {
+pub async fn serve(
+    folder: Folder,
+    metrics: Arc<crate::metrics::Metrics>,
+    addr: &str,
+    stop: CancellationToken,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(addr = %listener.local_addr()?, dir = %folder.dir.display(), "Serving the outputs.");
     let app = axum::Router::new()
         .fallback(file)
-        .with_state(Arc::new(folder));
+        .with_state(Arc::new(Served { folder, metrics }));
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let (stream, _) = tokio::select! {
@@ -159,31 +219,52 @@ pub async fn serve(folder: Folder, addr: &str, stop: CancellationToken) -> std::
 
 /// The file a request path names, if its name stays inside the folder
 /// (where it really leads is checked by [`Folder::allowed`]).
-fn resolve(dir: &Path, uri: &Uri) -> Option<PathBuf> {
-    let rel = uri.path().trim_start_matches('/');
+fn resolve(dir: &Path, request_path: &str) -> Option<PathBuf> {
+    let rel = request_path.trim_start_matches('/');
     let rel = if rel.is_empty() { "index.html" } else { rel };
     let mut path = dir.to_path_buf();
-    for part in rel.split('/') {
+    for raw in rel.split('/') {
+        // Each segment as the file is named (`notes%231.txt` is `notes#1.txt`).
+        let part = percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .ok()?;
         if part.is_empty()
             || part == "."
             || part == ".."
-            || part.contains('\\')
+            || part.contains(['\\', '/', '\0'])
             || part.starts_with('.')
         {
             return None;
         }
-        path.push(part);
+        path.push(part.as_ref());
     }
     Some(path)
 }
 
+/// What the server answers from: the folder, and the live metrics.
+struct Served {
+    folder: Folder,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
 async fn file(
-    State(folder): State<Arc<Folder>>,
+    State(served): State<Arc<Served>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let mut response = answer(&folder, &method, &uri, &headers).await;
+    let mut response = match uri.path() {
+        "/metrics" if method == Method::GET || method == Method::HEAD => {
+            metrics(Arc::clone(&served.metrics)).await
+        }
+        "/healthz" if served.metrics.healthy() => (StatusCode::OK, "ok\n").into_response(),
+        "/healthz" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the scheduler has stopped\n",
+        )
+            .into_response(),
+        _ => answer(&served.folder, &method, &uri, &headers).await,
+    };
     response.headers_mut().insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -199,13 +280,10 @@ async fn answer(folder: &Folder, method: &Method, uri: &Uri, headers: &HeaderMap
         )
             .into_response();
     }
-    let Some(path) = resolve(&folder.dir, uri) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    if uri.path() == "/" && !path.exists() {
+    if uri.path() == "/" && !folder.dir.join("index.html").exists() {
         return index(folder).await;
     }
-    let Some(path) = folder.allowed(&path) else {
+    let Some(path) = folder.lookup(uri) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let (Ok(meta), Ok(bytes)) = (
@@ -258,6 +336,22 @@ async fn answer(folder: &Folder, method: &Method, uri: &Uri, headers: &HeaderMap
     response
 }
 
+/// `/metrics`, read off the state file on the blocking pool.
+async fn metrics(metrics: Arc<crate::metrics::Metrics>) -> Response {
+    match tokio::task::spawn_blocking(move || metrics.render()).await {
+        Ok(Ok(text)) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}
+
 /// A plain list of the published files, for a person who opens the root.
 async fn index(folder: &Folder) -> Response {
     let mut names = Vec::new();
@@ -297,10 +391,22 @@ mod tests {
     #[test]
     fn paths_stay_inside_the_folder() {
         let dir = Path::new("/srv/out");
-        let ok = |p: &str| resolve(dir, &p.parse::<Uri>().unwrap());
+        let ok = |p: &str| resolve(dir, p.parse::<Uri>().unwrap().path());
         assert_eq!(ok("/all.atom"), Some(PathBuf::from("/srv/out/all.atom")));
         assert_eq!(ok("/"), Some(PathBuf::from("/srv/out/index.html")));
-        for bad in ["/../etc/passwd", "/a/../../x", "/.feedloom-tmp", "/a//b"] {
+        assert_eq!(
+            ok("/notes%231.txt"),
+            Some(PathBuf::from("/srv/out/notes#1.txt"))
+        );
+        for bad in [
+            "/../etc/passwd",
+            "/a/../../x",
+            "/.feedloom-tmp",
+            "/a//b",
+            "/%2e%2e/x",
+            "/a%2fb",
+            "/%2efeedloom",
+        ] {
             assert_eq!(ok(bad), None, "{bad}");
         }
         assert_eq!(

@@ -781,6 +781,51 @@ impl Store {
             .map_err(query("recording the publish fingerprint"))
     }
 
+    /// Records that `output`'s files were written at `at` holding `items`
+    /// items (for `/metrics`).
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn set_output_published(
+        &mut self,
+        output: &str,
+        items: usize,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('output:' || ?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![output, format!("{items} {}", at.timestamp())],
+            )
+            .map(drop)
+            .map_err(query("recording a publish"))
+    }
+
+    /// Every output's last publish: (name, items, Unix time), by name.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn outputs_published(&self) -> Result<Vec<(String, usize, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT substr(key, 8), value FROM meta WHERE key LIKE 'output:%' ORDER BY key",
+            )
+            .map_err(query("reading publishes"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+            .map_err(query("reading publishes"))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let (items, at) = value.split_once(' ')?;
+                Some((name, items.parse().ok()?, at.parse().ok()?))
+            })
+            .collect())
+    }
+
     /// Remembers a permanent redirect: the source is read from `to` until
     /// its configured location changes.
     ///
