@@ -13,6 +13,37 @@ pub(crate) const EXIT_SOURCES_FAILED: u8 = 3;
 /// Another run holds the lock.
 pub(crate) const EXIT_LOCKED: u8 = 4;
 
+/// The progress bar on screen, if any: log lines are written around it.
+static BAR: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Where log lines go: stderr, with the progress bar (when one is shown)
+/// taken off the screen while a line is written and drawn again after, so
+/// a terminal shows whole lines, never a log line glued to a bar frame.
+pub(crate) struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let bar = BAR.lock().ok().and_then(|b| b.clone());
+        let mut out = std::io::stderr().lock();
+        match bar {
+            Some(bar) => bar.suspend(|| out.write_all(buf))?,
+            None => out.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Shows `bar` (or none) to [`LogWriter`].
+fn set_bar(bar: Option<&indicatif::ProgressBar>) {
+    if let Ok(mut slot) = BAR.lock() {
+        *slot = bar.cloned();
+    }
+}
+
 /// What `feedloom run` was asked to do.
 pub(crate) struct RunRequest {
     /// Every source, due or not.
@@ -56,6 +87,7 @@ pub(crate) fn run(
             indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
+        set_bar(Some(&bar));
         bar
     });
     let progress = |name: &str, outcome: &Outcome| {
@@ -77,6 +109,7 @@ pub(crate) fn run(
     });
     runtime.shutdown_timeout(SHUTDOWN_WAIT);
     if let Some(bar) = bar {
+        set_bar(None);
         bar.finish_and_clear();
     }
     let report = report.context("publishing")?;
@@ -723,6 +756,22 @@ pub(crate) fn check_source(config_path: &Path, name: &str) -> anyhow::Result<Exi
     };
     let mut broken = false;
     let mut pacer = None;
+    if let Some(cron) = &source.schedule {
+        let mut at = chrono::Utc::now();
+        let mut next = Vec::new();
+        for _ in 0..3 {
+            let Ok(t) = cron.find_next_occurrence(&at, false) else {
+                break;
+            };
+            next.push(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            at = t;
+        }
+        println!(
+            "schedule `{}`: next fetches at {}",
+            cron.pattern,
+            next.join(", ")
+        );
+    }
     println!(
         "source `{name}` ({}): {} item(s) listed, {} read",
         source.kind.name(),
@@ -745,13 +794,29 @@ pub(crate) fn check_source(config_path: &Path, name: &str) -> anyhow::Result<Exi
                 .as_ref()
                 .map_or("(none)".to_owned(), ToString::to_string)
         );
-        println!(
-            "    date:    {} ({}){}",
-            a.published
-                .map_or("(none: first-seen)".to_owned(), |d| d.to_rfc3339()),
-            a.date_source.as_str(),
-            from("date")
-        );
+        match a.published {
+            Some(d) if !feedloom::normalize::believable(d, ctx.now, source.min_date) => {
+                let why = if d < source.min_date {
+                    format!(
+                        "before settings.min_date ({})",
+                        source.min_date.format("%Y-%m-%d")
+                    )
+                } else {
+                    "in the future".to_owned()
+                };
+                println!(
+                    "    date:    (none: first-seen){}\n    note:    the source's date {} is {why}; it is not believed",
+                    from("date"),
+                    d.to_rfc3339()
+                );
+            }
+            published => println!(
+                "    date:    {} ({}){}",
+                published.map_or("(none: first-seen)".to_owned(), |d| d.to_rfc3339()),
+                a.date_source.as_str(),
+                from("date")
+            ),
+        }
         println!("    author:  {}{}", a.authors.join(", "), from("author"));
         if let Some(c) = &a.credit {
             println!("    credit:  {c}{}", from("credit"));

@@ -10,6 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use regex::Regex;
 use serde::Deserialize;
@@ -60,6 +61,7 @@ struct RawSettings {
     max_field_size: Option<Spanned<i64>>,
     public_url: Option<Spanned<String>>,
     websub_hub: Option<Spanned<String>>,
+    min_date: Option<Spanned<String>>,
     contact: Option<String>,
     connect_timeout: Option<Spanned<String>>,
     per_host: Option<Spanned<i64>>,
@@ -489,6 +491,14 @@ pub struct SourceConfig {
     pub priority: i64,
     /// With `full_text = true` (feeds only): read each new item's page.
     pub full_text: Option<FullTextConfig>,
+    /// Dates before this are not believed (`settings.min_date`).
+    pub min_date: DateTime<Utc>,
+}
+
+/// `settings.min_date` unless set: no feed item is older than the web.
+#[must_use]
+pub fn default_min_date() -> DateTime<Utc> {
+    DateTime::from_timestamp(631_152_000, 0).unwrap_or(DateTime::UNIX_EPOCH) // 1990-01-01
 }
 
 impl SourceConfig {
@@ -509,6 +519,7 @@ impl SourceConfig {
             filter: Filter::default(),
             priority: 0,
             full_text: None,
+            min_date: default_min_date(),
         }
     }
 }
@@ -670,10 +681,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
     } else {
         // In file order, whichever check found them.
         v.problems.sort_by_key(|p| {
-            p.strip_prefix("line ")
-                .and_then(|r| r.split(':').next())
-                .and_then(|n| n.parse::<usize>().ok())
-                .unwrap_or(0)
+            let at = |part: Option<&str>| {
+                part.map(|n| n.trim_matches(|c: char| !c.is_ascii_digit()))
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or(0)
+            };
+            let place = p.split(':').next().unwrap_or_default();
+            let mut parts = place.split(',');
+            (at(parts.next()), at(parts.next()))
         });
         Err(ConfigError::Invalid {
             path: path.to_owned(),
@@ -690,11 +705,6 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
 fn read_shape(text: &str) -> Result<(RawConfig, Vec<String>), String> {
     /// More mistakes than anyone fixes in one pass.
     const MAX_SHAPE_PROBLEMS: usize = 100;
-    let line_of = |t: &str, offset: usize| {
-        t.get(..offset)
-            .map_or(0, |t| t.bytes().filter(|b| *b == b'\n').count())
-            + 1
-    };
     let mut current = text.to_owned();
     let mut problems = Vec::new();
     loop {
@@ -705,13 +715,20 @@ fn read_shape(text: &str) -> Result<(RawConfig, Vec<String>), String> {
         let message = e.message().trim().replace('\n', " ");
         let fix = syntax_fix(e.message());
         let span = e.span();
-        let line = span.as_ref().map_or(0, |s| line_of(&current, s.start));
+        let place = span
+            .as_ref()
+            .map_or_else(|| "line 0".to_owned(), |s| place_of(&current, s.start));
         let key = span
             .as_ref()
             .and_then(|s| key_path_at(&current, s.start))
             .map(|k| format!("key `{k}`: "))
             .unwrap_or_default();
-        let problem = format!("line {line}: {key}{message}{fix}");
+        let problem = match did_you_mean(&message) {
+            Some((typo, known)) => format!(
+                "{place}: {key}unknown key `{typo}`; did you mean `{known}`? (the README lists every key)"
+            ),
+            None => format!("{place}: {key}{message}{fix}"),
+        };
         let blanked = span
             .filter(|_| !key.is_empty() && problems.len() < MAX_SHAPE_PROBLEMS)
             .and_then(|s| blank_lines(&current, s));
@@ -825,6 +842,33 @@ pub fn warnings(settings: &Settings) -> Vec<String> {
     out
 }
 
+/// `line L, column C` of a byte offset (both from 1; columns in characters).
+fn place_of(text: &str, offset: usize) -> String {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit_once('\n')
+        .map_or(before, |(_, l)| l)
+        .chars()
+        .count()
+        + 1;
+    format!("line {line}, column {column}")
+}
+
+/// For "unknown field `timezon`, expected one of `name`, ...": the known
+/// key nearest the typo, when one is close enough to be what was meant.
+fn did_you_mean(message: &str) -> Option<(&str, &str)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (typo, expected) = rest.split_once('`')?;
+    let (distance, known) = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|known| (strsim::damerau_levenshtein(typo, known), known))
+        .min()?;
+    (distance <= 2.max(typo.chars().count() / 3)).then_some((typo, known))
+}
+
 /// A hint for the commonest syntax mistakes toml reports.
 fn syntax_fix(message: &str) -> &'static str {
     if message.contains("unknown field") {
@@ -838,6 +882,46 @@ fn syntax_fix(message: &str) -> &'static str {
     }
 }
 
+const fn days(n: u64) -> Duration {
+    Duration::from_secs(n * 86_400)
+}
+
+/// The accepted range of each duration key (the README lists them): wide
+/// enough for any real use, narrow enough that no arithmetic on them can
+/// overflow.
+fn duration_range(key: &str) -> (Duration, Duration) {
+    let (s, m, h) = (
+        Duration::from_secs(1),
+        Duration::from_secs(60),
+        Duration::from_secs(3600),
+    );
+    match key {
+        "settings.timeout" => (s, h),
+        "settings.connect_timeout" => (s, 10 * m),
+        "settings.max_backoff" => (m, days(365)),
+        "settings.publish_delay" | "source.delay" => (Duration::ZERO, h),
+        "settings.retention.max_age" => (h, days(36_500)),
+        // settings.interval, source.interval
+        _ => (s, days(365)),
+    }
+}
+
+/// The accepted range of each count key (the README lists them).
+fn count_range(key: &str) -> (usize, usize) {
+    match key {
+        "settings.per_host" => (1, 256),
+        "settings.concurrency" => (1, 4096),
+        "settings.max_response_size" => (1024, 4 << 30),
+        "settings.max_depth" => (8, 100_000),
+        "settings.max_field_size" => (1024, 1 << 30),
+        "settings.retention.max_items" => (1, 100_000_000),
+        "source.select.max_pages" => (1, 1000),
+        "output.page_items" => (1, 100_000),
+        // max_items (settings, output, source), max_entries
+        _ => (1, 10_000_000),
+    }
+}
+
 struct Validator<'a> {
     text: &'a str,
     base_dir: PathBuf,
@@ -845,25 +929,60 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    /// 1-based line of a byte offset.
-    fn line(&self, offset: usize) -> usize {
-        self.text
-            .get(..offset)
-            .map_or(0, |t| t.bytes().filter(|b| *b == b'\n').count())
-            + 1
+    fn problem<T>(&mut self, at: &Spanned<T>, key: &str, what: impl fmt::Display) {
+        let offset = at.span().start;
+        let place = place_of(self.text, offset);
+        let key = self.located_key(offset, key);
+        self.problems.push(format!("{place}: key `{key}`: {what}"));
     }
 
-    fn problem<T>(&mut self, at: &Spanned<T>, key: &str, what: impl fmt::Display) {
-        let line = self.line(at.span().start);
-        self.problems
-            .push(format!("line {line}: key `{key}`: {what}"));
+    /// `key` (`source.select.item`) with the index of the block it is in
+    /// (`source[3].select.item`), read off the text at `offset`.
+    fn located_key(&self, offset: usize, key: &str) -> String {
+        let Some(path) = key_path_at(self.text, offset) else {
+            return key.to_owned();
+        };
+        let unindexed = |p: &str| {
+            let mut out = String::new();
+            let mut skipping = false;
+            for c in p.chars() {
+                match c {
+                    '[' => skipping = true,
+                    ']' => skipping = false,
+                    _ if !skipping => out.push(c),
+                    _ => {}
+                }
+            }
+            out
+        };
+        if unindexed(&path) == key {
+            return path;
+        }
+        // Same block, another key (a problem about `path` found on `name`).
+        let Some((table, _)) = path.rsplit_once('.') else {
+            return key.to_owned();
+        };
+        match key.strip_prefix(&unindexed(table)) {
+            Some(rest) if rest.starts_with('.') => format!("{table}{rest}"),
+            _ => key.to_owned(),
+        }
     }
 
     fn duration(&mut self, value: &Spanned<String>, key: &str) -> Option<Duration> {
+        let (least, most) = duration_range(key);
         match humantime::parse_duration(value.get_ref().trim()) {
-            Ok(d) if !d.is_zero() => Some(d),
+            Ok(d) if d >= least && d <= most => Some(d),
             Ok(_) => {
-                self.problem(value, key, "must be longer than zero, e.g. \"30m\"");
+                self.problem(
+                    value,
+                    key,
+                    format_args!(
+                        "`{}` is out of range: use from {} to {}",
+                        value.get_ref().trim(),
+                        humantime::format_duration(least),
+                        humantime::format_duration(most)
+                    ),
+                );
                 None
             }
             Err(e) => {
@@ -892,10 +1011,18 @@ impl Validator<'_> {
     }
 
     fn count(&mut self, value: &Spanned<i64>, key: &str) -> Option<usize> {
+        let (least, most) = count_range(key);
         match usize::try_from(*value.get_ref()) {
-            Ok(n) if n > 0 => Some(n),
+            Ok(n) if (least..=most).contains(&n) => Some(n),
             _ => {
-                self.problem(value, key, "must be a whole number above zero");
+                self.problem(
+                    value,
+                    key,
+                    format_args!(
+                        "`{}` is out of range: use a whole number from {least} to {most}",
+                        value.get_ref()
+                    ),
+                );
                 None
             }
         }
@@ -1077,7 +1204,23 @@ impl Validator<'_> {
                 .unwrap_or(1000),
         };
 
-        let sources = self.sources(&raw.source, interval);
+        let min_date = s.min_date.as_ref().map_or_else(default_min_date, |v| {
+            let text = v.get_ref().trim();
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+                .or_else(|| DateTime::parse_from_rfc3339(text).ok().map(|d| d.to_utc()))
+                .unwrap_or_else(|| {
+                    self.problem(
+                        v,
+                        "settings.min_date",
+                        format_args!("`{text}` is not a date; write e.g. \"1990-01-01\""),
+                    );
+                    default_min_date()
+                })
+        });
+        let sources = self.sources(&raw.source, interval, min_date);
         let websub_hub = s
             .websub_hub
             .as_ref()
@@ -1115,6 +1258,7 @@ impl Validator<'_> {
         &mut self,
         raw: &[Spanned<RawSource>],
         default_interval: Duration,
+        min_date: DateTime<Utc>,
     ) -> Vec<SourceConfig> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
@@ -1174,6 +1318,26 @@ impl Validator<'_> {
                         );
                     })
                     .ok()
+                    .filter(|cron| {
+                        // An expression that never matches (30 February)
+                        // would leave the source silently on `interval`.
+                        let now = chrono::Utc::now();
+                        let horizon = now + chrono::TimeDelta::days(4 * 366);
+                        let fires = cron
+                            .find_next_occurrence(&now, false)
+                            .is_ok_and(|next| next <= horizon);
+                        if !fires {
+                            self.problem(
+                                v,
+                                "source.schedule",
+                                format_args!(
+                                    "`{}` never fires in the next 4 years (a day that does not exist?); check the day-of-month and month fields",
+                                    v.get_ref()
+                                ),
+                            );
+                        }
+                        fires
+                    })
             });
             let timezone = r
                 .timezone
@@ -1201,6 +1365,7 @@ impl Validator<'_> {
                     filter,
                     priority: r.priority.unwrap_or(0),
                     full_text,
+                    min_date,
                 });
             }
         }
@@ -1223,20 +1388,7 @@ impl Validator<'_> {
     fn delay(&mut self, r: &RawSource) -> Duration {
         match &r.delay {
             None => Duration::from_secs(1),
-            Some(d) => match humantime::parse_duration(d.get_ref().trim()) {
-                Ok(d) => d,
-                Err(e) => {
-                    self.problem(
-                        d,
-                        "source.delay",
-                        format_args!(
-                            "`{}` is not a duration ({e}); write e.g. \"1s\" or \"500ms\"",
-                            d.get_ref()
-                        ),
-                    );
-                    Duration::ZERO
-                }
-            },
+            Some(d) => self.duration(d, "source.delay").unwrap_or(Duration::ZERO),
         }
     }
 
@@ -1672,8 +1824,19 @@ mod tests {
     fn unknown_key_names_its_line() {
         let p = problems("[settings]\noutput_dir = \"o\"\nouptut = 1\n");
         assert_eq!(p.len(), 1);
-        assert!(p[0].starts_with("line 3:"), "{p:?}");
+        assert!(p[0].starts_with("line 3, column 1:"), "{p:?}");
         assert!(p[0].contains("ouptut"), "{p:?}");
+        // Nothing close enough to suggest: no guess.
+        assert!(!p[0].contains("did you mean"), "{p:?}");
+        let close = problems(
+            "[settings]
+concurency = 4
+",
+        );
+        assert!(
+            close[0].contains("unknown key `concurency`; did you mean `concurrency`?"),
+            "{close:?}"
+        );
     }
 
     #[test]
@@ -1703,16 +1866,18 @@ formats = ["rss", "pdf"]
 "#;
         let p = problems(text);
         let has = |line: usize, key: &str| {
-            p.iter()
-                .any(|m| m.starts_with(&format!("line {line}: key `{key}`")))
+            p.iter().any(|m| {
+                m.starts_with(&format!("line {line}, column "))
+                    && m.contains(&format!(": key `{key}`: "))
+            })
         };
         assert!(has(3, "settings.interval"), "{p:#?}");
-        assert!(has(7, "source.url"), "{p:#?}");
-        assert!(has(10, "source.name"), "{p:#?}");
-        assert!(has(12, "source.timezone"), "{p:#?}");
-        assert!(has(17, "source.include.title"), "{p:#?}");
-        assert!(has(21, "output.sources"), "{p:#?}");
-        assert!(has(22, "output.formats"), "{p:#?}");
+        assert!(has(7, "source[1].url"), "{p:#?}");
+        assert!(has(10, "source[2].name"), "{p:#?}");
+        assert!(has(12, "source[2].timezone"), "{p:#?}");
+        assert!(has(17, "source[3].include.title"), "{p:#?}");
+        assert!(has(21, "output[1].sources"), "{p:#?}");
+        assert!(has(22, "output[1].formats"), "{p:#?}");
         assert_eq!(p.len(), 7, "{p:#?}");
     }
 

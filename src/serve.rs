@@ -28,9 +28,6 @@ const MAX_CONNECTIONS: usize = 512;
 /// How long a client has to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Extensions of the files feedloom publishes: nothing else is served.
-const SERVED_EXTENSIONS: [&str; 8] = ["rss", "atom", "json", "opml", "html", "htm", "xml", "xsl"];
-
 /// What may be served: the folder (its real path) and the files inside it
 /// that must never be, such as a state file or config kept there.
 #[derive(Debug, Clone)]
@@ -40,6 +37,8 @@ pub struct Folder {
     /// Folders of `files` sources published under `public_url`: their
     /// items' links lead here, so they are served at their path too.
     mounts: Vec<Mount>,
+    /// File names of the JSON Feed outputs (other `.json` is plain JSON).
+    json_feeds: Vec<String>,
 }
 
 /// A `files` source's folder, served at the path its `base_url` has below
@@ -51,6 +50,14 @@ struct Mount {
     /// The folder's real path.
     dir: PathBuf,
 }
+
+/// What the output folder serves: the files feedloom publishes, and the
+/// assets a page template may use. Nothing else there is served (the
+/// folder may hold other files, even the config).
+const SERVED_EXTENSIONS: [&str; 24] = [
+    "rss", "atom", "json", "opml", "html", "htm", "xml", "xsl", "css", "png", "jpg", "jpeg", "gif",
+    "webp", "avif", "svg", "ico", "woff2", "mp3", "m4a", "ogg", "opus", "mp4", "webm",
+];
 
 /// What a `files` source's folder may serve: its article files.
 const ARTICLE_EXTENSIONS: [&str; 5] = ["html", "htm", "md", "markdown", "txt"];
@@ -76,6 +83,12 @@ impl Folder {
         ];
         hidden.retain(|p| !p.as_os_str().is_empty());
         let mut folder = Self::new(&settings.output_dir, &hidden);
+        folder.json_feeds = settings
+            .outputs
+            .iter()
+            .filter(|o| o.formats.contains(&crate::config::Format::Json))
+            .map(|o| format!("{}.json", o.name))
+            .collect();
         let root = settings.public_url.as_str();
         for source in &settings.sources {
             if let (crate::config::SourceKind::Files(files), crate::config::Location::Path(dir)) =
@@ -104,6 +117,7 @@ impl Folder {
             dir: real(dir),
             hidden: hidden.iter().map(|p| real(p)).collect(),
             mounts: Vec::new(),
+            json_feeds: Vec::new(),
         }
     }
 
@@ -134,7 +148,7 @@ impl Folder {
             && real
                 .extension()
                 .and_then(|e| e.to_str())
-                .is_some_and(|e| extensions.contains(&e))
+                .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
             && real
                 .strip_prefix(dir)
                 .ok()?
@@ -142,25 +156,44 @@ impl Folder {
                 .all(|c| !c.as_os_str().to_string_lossy().starts_with('.'));
         servable.then_some(real)
     }
-}
 
-/// The content type of a published file, by its extension.
-#[must_use]
-pub fn content_type(path: &Path) -> &'static str {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default()
-    {
-        "rss" => "application/rss+xml; charset=utf-8",
-        "atom" => "application/atom+xml; charset=utf-8",
-        "json" => "application/feed+json; charset=utf-8",
-        "opml" => "text/x-opml; charset=utf-8",
-        "html" | "htm" => "text/html; charset=utf-8",
-        "md" | "markdown" => "text/markdown; charset=utf-8",
-        "txt" => "text/plain; charset=utf-8",
-        "xml" => "application/xml; charset=utf-8",
-        _ => "application/octet-stream",
+    /// The content type of a served file: the feeds' own types, then
+    /// mime_guess by extension; text types in UTF-8, which feedloom writes.
+    fn content_type(&self, path: &Path) -> String {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let essence = match extension.as_str() {
+            "rss" => "application/rss+xml".to_owned(),
+            "atom" => "application/atom+xml".to_owned(),
+            "json" if self.json_feeds.iter().any(|f| f == name) => {
+                "application/feed+json".to_owned()
+            }
+            "opml" => "text/x-opml".to_owned(),
+            "md" | "markdown" => "text/markdown".to_owned(),
+            _ => mime_guess::from_path(path)
+                .first_or_octet_stream()
+                .essence_str()
+                .to_owned(),
+        };
+        let textual = essence.starts_with("text/")
+            || essence.ends_with("+xml")
+            || essence.ends_with("+json")
+            || matches!(
+                essence.as_str(),
+                "application/json" | "application/xml" | "application/javascript" | "image/svg+xml"
+            );
+        if textual {
+            format!("{essence}; charset=utf-8")
+        } else {
+            essence
+        }
     }
 }
 
@@ -330,7 +363,8 @@ async fn answer(folder: &Folder, method: &Method, uri: &Uri, headers: &HeaderMap
     }
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(&path)),
+        HeaderValue::from_str(&folder.content_type(&path))
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
@@ -409,9 +443,22 @@ mod tests {
         ] {
             assert_eq!(ok(bad), None, "{bad}");
         }
-        assert_eq!(
-            content_type(Path::new("a.json")),
-            "application/feed+json; charset=utf-8"
-        );
+        let mut folder = Folder::new(dir, &[]);
+        folder.json_feeds = vec!["all.json".to_owned()];
+        for (file, expected) in [
+            ("all.json", "application/feed+json; charset=utf-8"),
+            ("data.json", "application/json; charset=utf-8"),
+            ("all.rss", "application/rss+xml; charset=utf-8"),
+            ("all.html", "text/html; charset=utf-8"),
+            ("notes.md", "text/markdown; charset=utf-8"),
+            ("notes.txt", "text/plain; charset=utf-8"),
+            ("style.css", "text/css; charset=utf-8"),
+            ("logo.png", "image/png"),
+            ("logo.svg", "image/svg+xml; charset=utf-8"),
+            ("talk.mp3", "audio/mpeg"),
+            ("blob.unknownext", "application/octet-stream"),
+        ] {
+            assert_eq!(folder.content_type(Path::new(file)), expected, "{file}");
+        }
     }
 }

@@ -172,9 +172,9 @@ fn invalid_config_exits_1_naming_lines() {
         let out = project.feedloom(&[command]);
         assert_eq!(out.code, 1, "{out:?}");
         for needle in [
-            "line 2: key `settings.interval`",
-            "line 6: key `source.url`",
-            "line 10: key `output.sources`",
+            "line 2, column 12: key `settings.interval`",
+            "line 6, column 7: key `source[1].url`",
+            "line 10, column 12: key `output[1].sources`",
         ] {
             assert!(out.stderr.contains(needle), "{needle}: {}", out.stderr);
         }

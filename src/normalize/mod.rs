@@ -158,7 +158,7 @@ pub fn normalize_changed(
             let article = canonical_link(article);
             let article = safe_html(article, &sanitizers[index].1);
             let article = plain_fields(article, entry.title_is_html, had_body)?;
-            let article = trusted_dates(article, now);
+            let article = trusted_dates(article, now, source.min_date);
             filtered(article, source).map(|a| (a, digest))
         })
         .filter_map(|(mut a, digest)| {
@@ -292,10 +292,18 @@ fn truncate_words(text: &str, max: usize) -> String {
     format!("{}…", cut.trim_end())
 }
 
-/// Future dates are not believed; `published` falls back to `updated`;
-/// with neither the store will use the first-seen time.
-fn trusted_dates(mut a: Article, now: DateTime<Utc>) -> Article {
-    let believable = |d: Option<DateTime<Utc>>| d.filter(|d| *d <= now + FUTURE_TOLERANCE);
+/// Whether a source's date can be true: not in the future (beyond a day's
+/// tolerance) and not before `min_date` (`0001-01-01` is a placeholder,
+/// not a date).
+#[must_use]
+pub fn believable(d: DateTime<Utc>, now: DateTime<Utc>, min_date: DateTime<Utc>) -> bool {
+    d >= min_date && d <= now + FUTURE_TOLERANCE
+}
+
+/// Dates that cannot be true are not believed; `published` falls back to
+/// `updated`; with neither the store will use the first-seen time.
+fn trusted_dates(mut a: Article, now: DateTime<Utc>, min_date: DateTime<Utc>) -> Article {
+    let believable = |d: Option<DateTime<Utc>>| d.filter(|d| believable(*d, now, min_date));
     a.updated = believable(a.updated);
     a.published = believable(a.published).or(a.updated);
     if a.published.is_none() {
