@@ -552,8 +552,8 @@ body = "div[=y]"
     for expected in [
         "key `settings.concurrency`",
         "key `settings.per_host`",
-        "key `source.select.item`: `li[=x]`",
-        "key `source.article.body`: `div[=y]`",
+        "key `source[1].select.item`: `li[=x]`",
+        "key `source[1].article.body`: `div[=y]`",
     ] {
         assert!(
             check.stderr.contains(expected),
