@@ -189,7 +189,7 @@ fn a_users_own_template_renders_the_documented_variables() {
         let broken = project.feedloom(&[command]);
         assert_eq!(broken.code, 1, "{command}: {}", broken.stderr);
         assert!(
-            broken.stderr.contains("output.template")
+            broken.stderr.contains("output[1].template")
                 && broken.stderr.contains("mine.html:1")
                 && broken.stderr.contains("does not parse"),
             "{}",
