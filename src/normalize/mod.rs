@@ -56,15 +56,17 @@ impl RawEntry {
     /// the clock (a date still in the future).
     #[must_use]
     pub fn digest(&self, seed: &str, now: DateTime<Utc>) -> Option<String> {
-        use sha2::Digest as _;
         let a = &self.article;
         let limit = now + FUTURE_TOLERANCE;
         if a.published.is_some_and(|d| d > limit) || a.updated.is_some_and(|d| d > limit) {
             return None;
         }
-        let mut hash = sha2::Sha256::new();
+        // XXH3-128: a change detector, not a signature. A feed that forged
+        // a collision could only keep its own item from updating; SHA-256
+        // cost 10x more here (measured: 2.7% of a cold run's CPU).
+        let mut hash = xxhash_rust::xxh3::Xxh3::new();
         let mut field = |bytes: &[u8]| {
-            hash.update((bytes.len() as u64).to_le_bytes());
+            hash.update(&(bytes.len() as u64).to_le_bytes());
             hash.update(bytes);
         };
         fn text(t: Option<&str>) -> &[u8] {
@@ -103,15 +105,7 @@ impl RawEntry {
             field(text(e.mime.as_deref()));
             field(&e.duration.unwrap_or(u64::MAX).to_le_bytes());
         }
-        let digest = hash.finalize();
-        Some(
-            digest[..16]
-                .iter()
-                .fold(String::with_capacity(32), |mut hex, b| {
-                    let _ = std::fmt::Write::write_fmt(&mut hex, format_args!("{b:02x}"));
-                    hex
-                }),
-        )
+        Some(format!("{:032x}", hash.digest128()))
     }
 }
 

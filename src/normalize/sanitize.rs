@@ -20,6 +20,37 @@ pub fn xml_safe(text: &str) -> String {
     xml_safe_cow(text).into_owned()
 }
 
+/// The first byte that may start a character XML forbids (below 0x20, or
+/// 0xC2 / 0xEF), eight bytes at a time: whole articles go through here, and
+/// a byte-by-byte test was 2.5% of a cold run's CPU.
+fn candidate_at(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let byte_test = |b: u8| b < 0x20 || b == 0xC2 || b == 0xEF;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        // Standard SWAR tests: some byte < 0x20, or equal to 0xC2 / 0xEF.
+        let below = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let eq = |v: u8| {
+            let y = x ^ (ONES * u64::from(v));
+            y.wrapping_sub(ONES) & !y & HIGH
+        };
+        if below | eq(0xC2) | eq(0xEF) != 0
+            && let Some(i) = chunk.iter().position(|&b| byte_test(b))
+        {
+            return Some(offset + i);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| byte_test(b))
+        .map(|i| offset + i)
+}
+
 /// [`xml_safe`], borrowing the text when it is clean, as nearly every text is.
 #[must_use]
 pub fn xml_safe_cow(text: &str) -> std::borrow::Cow<'_, str> {
@@ -35,9 +66,7 @@ pub fn xml_safe_cow(text: &str) -> std::borrow::Cow<'_, str> {
     };
     let mut from = 0;
     let first = loop {
-        let candidate = bytes[from..]
-            .iter()
-            .position(|&b| b < 0x20 || b == 0xC2 || b == 0xEF);
+        let candidate = candidate_at(&bytes[from..]);
         match candidate {
             None => return std::borrow::Cow::Borrowed(text),
             Some(at) if forbidden_at(from + at) => break from + at,
@@ -203,6 +232,35 @@ pub fn escape_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn candidates_are_found_eight_bytes_at_a_time_as_one_by_one() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c < 0x20 || c == 0xC2 || c == 0xEF);
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        for len in 0..200 {
+            for _ in 0..20 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        // Mostly plain text, now and then a byte of interest.
+                        match seed % 97 {
+                            0 => b'\n',
+                            1 => 0x01,
+                            2 => 0xC2,
+                            3 => 0xEF,
+                            4 => 0xC3,
+                            5 => 0x20,
+                            6 => 0x1F,
+                            _ => b'a' + (seed % 26) as u8,
+                        }
+                    })
+                    .collect();
+                assert_eq!(candidate_at(&bytes), naive(&bytes), "{bytes:?}");
+            }
+        }
+    }
 
     #[test]
     fn titles_become_plain_text() {

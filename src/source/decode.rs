@@ -150,13 +150,15 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<(&'static Encoding, usize)> {
 /// (quick-xml panics).
 fn rewrite_declaration(text: &str) -> String {
     let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-    if !trimmed.contains("<?xml") {
+    // memmem: SIMD over the whole document, which is searched to its end.
+    let find = |s: &str| memchr::memmem::find(s.as_bytes(), b"<?xml");
+    if find(trimmed).is_none() {
         return trimmed.to_owned();
     }
     let mut out = String::with_capacity(trimmed.len());
     let mut rest = trimmed;
     let mut first = true;
-    while let Some(at) = rest.find("<?xml") {
+    while let Some(at) = find(rest) {
         let is_decl = rest[at + 5..].starts_with(|c: char| c.is_whitespace() || c == '?');
         let Some(end) = rest[at..]
             .find("?>")

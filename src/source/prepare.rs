@@ -140,20 +140,22 @@ fn html_entity(name: &str) -> Option<char> {
 
 /// The byte range of the `<!DOCTYPE …>` declaration before the root, if any.
 fn find_doctype(text: &str) -> Option<(usize, usize)> {
-    let mut cut = text.len().min(64 * 1024);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let head = &text[..cut];
-    let start = head.find("<!DOCTYPE").or_else(|| head.find("<!doctype"))?;
-    // The root element must not come before it.
-    let before = &text[..start];
-    if before
-        .match_indices('<')
-        .any(|(i, _)| !text[i..].starts_with("<?") && !text[i..].starts_with("<!"))
-    {
-        return None;
-    }
+    // Only the prolog can hold it: walk its markup (declarations,
+    // processing instructions, comments) up to the root element, instead
+    // of searching the whole document for a DOCTYPE it almost never has.
+    let mut at = 0;
+    let start = loop {
+        let i = at + memchr::memchr(b'<', &text.as_bytes()[at..])?;
+        let rest = &text[i..];
+        if rest.starts_with("<!DOCTYPE") || rest.starts_with("<!doctype") {
+            break i;
+        }
+        if !(rest.starts_with("<?") || rest.starts_with("<!")) || i > 64 * 1024 {
+            // The root element (or a prolog too long to be one): none.
+            return None;
+        }
+        at = i + 2;
+    };
     let mut depth = 0usize;
     let mut quote: Option<char> = None;
     for (i, c) in text[start..].char_indices() {
@@ -343,7 +345,10 @@ pub fn scan(text: &str, location: &Url, max_depth: usize) -> Result<Scan, String
             ));
         }
         let parent = stack.last().and_then(|(b, _)| b.clone());
-        let explicit = attribute(&start, "xml:base")
+        // Most elements have no xml:base: look at the tag's bytes before
+        // parsing its attributes (measured: 1.4% of a cold run's CPU).
+        let explicit = memchr::memmem::find(start.as_bytes(), b"xml:base")
+            .and_then(|_| attribute(&start, "xml:base"))
             .and_then(|b| parent.as_ref().unwrap_or(location).join(b.trim()).ok());
         let set_here = explicit.is_some();
         if set_here && open_entry.is_none() && stack.len() <= 1 {
