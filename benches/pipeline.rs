@@ -760,7 +760,9 @@ fn targets(rows: &[Row], peers: &[Peer]) -> Vec<[String; 5]> {
             3.0,
         ),
         (
-            "cold, every item, N = 1,000: times faster than the peer",
+            // The bound is against rss-funnel, which cannot run
+            // here; planet is the peer measured in the same run.
+            "cold, every item, N = 1,000: times faster than planet (the bound is against rss-funnel)",
             all,
             peer.map(|p| p.all),
             2.0,
