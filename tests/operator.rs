@@ -459,3 +459,64 @@ async fn serving_others_with_loopback_self_links_is_warned_about() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_bundled_configs_article_links_resolve_when_served() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let project = Project::new(&std::fs::read_to_string(root.join("feeds.toml")).unwrap());
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    };
+    for folder in ["examples/feeds", "examples/articles"] {
+        copy(&root.join(folder), &project.dir.path().join(folder));
+    }
+    let run = project.feedloom(&["run"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The bundled config serves on 127.0.0.1:8080, which may be taken: the
+    // same public_url path on a free port.
+    let port = free_port();
+    let text = std::fs::read_to_string(project.config())
+        .unwrap()
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"));
+    std::fs::write(project.config(), text).unwrap();
+    // The folder is read again (its new base_url is part of its validator).
+    assert_eq!(
+        project
+            .feedloom(&["run", "--source", "Garden Club notes"])
+            .code,
+        0
+    );
+    let child = spawn(&project, &["serve", "--addr", &format!("127.0.0.1:{port}")]);
+    let feed: serde_json::Value = serde_json::from_str(
+        &get(&format!("http://127.0.0.1:{port}/all.json"))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let local: Vec<String> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["url"].as_str())
+        .filter(|u| u.starts_with(&format!("http://127.0.0.1:{port}/")))
+        .map(str::to_owned)
+        .collect();
+    assert!(!local.is_empty(), "{feed}");
+    for link in local {
+        assert_eq!(get(&link).await.status(), 200, "{link}");
+    }
+    assert_eq!(
+        get(&format!("http://127.0.0.1:{port}/all.html"))
+            .await
+            .status(),
+        200
+    );
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait_with_output();
+}

@@ -44,8 +44,15 @@ pub(super) fn read(
     walk(&root, &root, config, &mut files, &mut notes).map_err(failed)?;
     files.sort();
 
-    // The folder's "ETag": every file's path, size and modification time.
-    let mut parts = Vec::new();
+    // The folder's "ETag": every file's path, size and modification time,
+    // and the settings that shape its items (a new `base_url` relinks them).
+    let mut parts = vec![
+        format!(
+            "base_url\0{}",
+            config.base_url.as_ref().map_or("", url::Url::as_str)
+        ),
+        format!("timezone\0{}", source.timezone.name()),
+    ];
     for (rel, path) in &files {
         let meta = std::fs::metadata(path).map_err(failed)?;
         let mtime = meta
