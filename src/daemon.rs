@@ -189,7 +189,7 @@ fn publish(settings: &Arc<Settings>, store: &mut Store) -> Result<usize, RunErro
     if !pings.is_empty() {
         let settings = Arc::clone(settings);
         tokio::spawn(async move {
-            crate::websub::send(pings, settings.timeout, &settings.user_agent).await;
+            crate::websub::send(pings, &settings).await;
         });
     }
     Ok(files)
@@ -319,12 +319,7 @@ pub async fn run(
     // The last publish's hubs are told within the grace too, not forgotten.
     let written = publish_if_needed(&shared.settings, &mut store)?;
     let pings = crate::websub::pings(&shared.settings, &written);
-    let settings = &shared.settings;
-    let _ = tokio::time::timeout(
-        STOP_GRACE,
-        crate::websub::send(pings, settings.timeout, &settings.user_agent),
-    )
-    .await;
+    let _ = tokio::time::timeout(STOP_GRACE, crate::websub::send(pings, &shared.settings)).await;
     tracing::info!("Daemon stopped.");
     Ok(())
 }

@@ -133,12 +133,7 @@ pub async fn run_with(
     let mut store = Store::open(&settings.state_file)?;
     let sources = cycle(settings, &mut store, options, cancel, progress).await?;
     let written = publish_if_needed(settings, &mut store)?;
-    crate::websub::send(
-        crate::websub::pings(settings, &written),
-        settings.timeout,
-        &settings.user_agent,
-    )
-    .await;
+    crate::websub::send(crate::websub::pings(settings, &written), settings).await;
     Ok(RunReport { sources, written })
 }
 

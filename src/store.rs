@@ -242,6 +242,16 @@ fn from_ts(ts: i64) -> DateTime<Utc> {
         .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
+/// A source's feed address as published: its location when that is a web
+/// URL, else (a file on disk) the feed's own self link; never a local path.
+fn feed_url(location: String, self_link: Option<String>) -> Option<String> {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        Some(location)
+    } else {
+        self_link
+    }
+}
+
 fn json_list(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
@@ -663,11 +673,9 @@ impl Store {
             let (id, mut item) = read().map_err(query("decoding item"))?;
             item.sources = attributions
                 .query_map([id], |r| {
-                    let location: String = r.get(1)?;
-                    let web = location.starts_with("http://") || location.starts_with("https://");
                     Ok(Attribution {
                         name: r.get(0)?,
-                        feed_url: if web { Some(location) } else { r.get(6)? },
+                        feed_url: feed_url(r.get(1)?, r.get(6)?),
                         feed_title: r.get(2)?,
                         site_link: r.get(3)?,
                         feed_id: r.get(4)?,
@@ -701,12 +709,9 @@ impl Store {
             .map(|name| {
                 let known = stmt
                     .query_row([name], |r| {
-                        let location: String = r.get(0)?;
-                        let web =
-                            location.starts_with("http://") || location.starts_with("https://");
                         Ok(Attribution {
                             name: name.clone(),
-                            feed_url: if web { Some(location) } else { r.get(4)? },
+                            feed_url: feed_url(r.get(0)?, r.get(4)?),
                             feed_title: r.get(1)?,
                             site_link: r.get(2)?,
                             feed_id: r.get(3)?,

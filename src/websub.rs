@@ -52,15 +52,15 @@ pub fn pings(settings: &Settings, written: &[Written]) -> Vec<Ping> {
     pings
 }
 
-/// Sends every ping (each with its retries), logging the result of each.
-/// Returns how many hubs acknowledged.
-pub async fn send(pings: Vec<Ping>, timeout: Duration, user_agent: &str) -> usize {
+/// Sends every ping (each with its retries, the settings' timeout and user
+/// agent), logging the result of each. Returns how many hubs acknowledged.
+pub async fn send(pings: Vec<Ping>, settings: &Settings) -> usize {
     if pings.is_empty() {
         return 0;
     }
     let client = match reqwest::Client::builder()
-        .timeout(timeout)
-        .user_agent(user_agent)
+        .timeout(settings.timeout)
+        .user_agent(&settings.user_agent)
         .build()
     {
         Ok(c) => c,
