@@ -317,19 +317,9 @@ async fn log_lines_never_share_a_line_with_the_progress_bar() {
         );
     }
     let project = Project::new(&config);
-    let command = format!(
-        "{} -v run --config {}",
-        env!("CARGO_BIN_EXE_feedloom"),
-        project.config().display()
-    );
-    let Ok(out) = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .output()
-    else {
-        eprintln!("skipping: `script` (util-linux) is absent");
+    let Some(raw) = project.on_a_terminal(&["-v", "run"]) else {
         return;
     };
-    let raw = String::from_utf8_lossy(&out.stdout);
     assert!(
         raw.contains('█') || raw.contains('░'),
         "no bar was drawn: {raw}"
@@ -361,12 +351,7 @@ async fn serve_sends_each_file_with_its_type() {
         std::fs::write(out.join(name), bytes).unwrap();
     }
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--config"])
-        .arg(project.config())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = project.spawn(&["serve", "--addr", &format!("127.0.0.1:{port}")]);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let mut up = false;

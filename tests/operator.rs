@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::{Project, fixture, free_port, serve, serve_kitchen_and_almanac};
@@ -134,20 +134,9 @@ async fn the_summary_line_shows_on_a_terminal() {
     let server = MockServer::start().await;
     serve_kitchen_and_almanac(&server).await;
     let project = Project::new(&two_feeds(&server.uri()));
-    // `script` gives the run a pseudo-terminal, as a person's shell would.
-    let command = format!(
-        "{} run --config {}",
-        env!("CARGO_BIN_EXE_feedloom"),
-        project.config().display()
-    );
-    let Ok(out) = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .output()
-    else {
-        eprintln!("skipping: `script` (util-linux) is absent");
+    let Some(text) = project.on_a_terminal(&["run"]) else {
         return;
     };
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("2 sources: 2 fetched, 0 not modified, 0 failed, 0 not due; 2 new items;"),
         "{text}"
@@ -301,18 +290,6 @@ fn opml_export_lists_every_expressible_source_and_import_skips_broken_outlines()
     assert!(lenient.stdout.contains("1 added"));
 }
 
-fn spawn(project: &Project, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_feedloom"))
-        .args(args)
-        .arg("--config")
-        .arg(project.config())
-        .current_dir(project.dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start feedloom")
-}
-
 async fn get(url: &str) -> reqwest::Response {
     for _ in 0..100 {
         if let Ok(r) = reqwest::get(url).await {
@@ -357,10 +334,7 @@ async fn the_daemon_answers_metrics_and_health_and_serves_files_articles() {
         "High tide at noon\n\nThe harbour master says the tide is high at noon today.\n",
     )
     .unwrap();
-    let mut daemon = spawn(
-        &project,
-        &["daemon", "--serve", &format!("127.0.0.1:{port}")],
-    );
+    let mut daemon = project.spawn(&["daemon", "--serve", &format!("127.0.0.1:{port}")]);
     let base = format!("http://127.0.0.1:{port}");
     // Wait until Kitchen was fetched twice and the note is published.
     let mut text = String::new();
@@ -448,7 +422,7 @@ async fn the_daemon_answers_metrics_and_health_and_serves_files_articles() {
 async fn serving_others_with_loopback_self_links_is_warned_about() {
     let project = Project::new("[[output]]\nname = \"all\"\n");
     let port = free_port();
-    let child = spawn(&project, &["serve", "--addr", &format!("0.0.0.0:{port}")]);
+    let child = project.spawn(&["serve", "--addr", &format!("0.0.0.0:{port}")]);
     let health = get(&format!("http://127.0.0.1:{port}/healthz")).await;
     assert_eq!(health.status(), 200);
     let _ = Command::new("kill").arg(child.id().to_string()).status();
@@ -490,7 +464,7 @@ async fn the_bundled_configs_article_links_resolve_when_served() {
             .code,
         0
     );
-    let child = spawn(&project, &["serve", "--addr", &format!("127.0.0.1:{port}")]);
+    let child = project.spawn(&["serve", "--addr", &format!("127.0.0.1:{port}")]);
     let feed: serde_json::Value = serde_json::from_str(
         &get(&format!("http://127.0.0.1:{port}/all.json"))
             .await

@@ -9,7 +9,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::{Project, free_port};
@@ -202,15 +202,7 @@ fn a_users_own_template_renders_the_documented_variables() {
 /// `feedloom serve` on a free port, answering once it is up.
 fn serve(project: &Project) -> (Child, String) {
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-        .arg("--config")
-        .arg(project.config())
-        .current_dir(project.dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start feedloom serve");
+    let mut child = project.spawn(&["serve", "--addr", &format!("127.0.0.1:{port}")]);
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {

@@ -141,6 +141,41 @@ impl Project {
         )
     }
 
+    /// Starts `feedloom ARGS --config <this feeds.toml>` in the background
+    /// (a daemon, a server), its stderr kept for the test to read.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .current_dir(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start feedloom")
+    }
+
+    /// What `feedloom ARGS --config <this feeds.toml>` shows on a terminal:
+    /// run under `script` (util-linux), which gives it a pseudo-terminal as
+    /// a person's shell would. `None`, with a message, where `script` is
+    /// absent.
+    pub fn on_a_terminal(&self, args: &[&str]) -> Option<String> {
+        let command = format!(
+            "{} {} --config {}",
+            env!("CARGO_BIN_EXE_feedloom"),
+            args.join(" "),
+            self.config().display()
+        );
+        let Ok(out) = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .output()
+        else {
+            eprintln!("skipping: `script` (util-linux) is absent");
+            return None;
+        };
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// The JSON Feed output, parsed.
     pub fn json(&self, name: &str) -> serde_json::Value {
         serde_json::from_slice(&self.read(name)).unwrap()
