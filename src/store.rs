@@ -20,6 +20,9 @@ use crate::error::{StoreError, query};
 use crate::model::{Article, DateSource, SourceMeta, Validators};
 use crate::normalize::link;
 
+mod published;
+pub use published::{ItemKey, Layout, Placed};
+
 const SCHEMA: &str = r"
 CREATE TABLE IF NOT EXISTS sources (
     name                 TEXT PRIMARY KEY,
@@ -78,10 +81,13 @@ CREATE TABLE IF NOT EXISTS items (
     published    INTEGER NOT NULL,
     updated      INTEGER,
     date_source  TEXT NOT NULL,
-    first_seen   INTEGER NOT NULL
+    first_seen   INTEGER NOT NULL,
+    -- The change stamp of the last write that could change how the item
+    -- is published (its fields or its sources): publishing copies an
+    -- item's bytes from the last file while this is the same.
+    revision     INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS items_by_link ON items(link);
-CREATE INDEX IF NOT EXISTS items_newest ON items(published DESC, public_id);
 CREATE TABLE IF NOT EXISTS item_sources (
     source     TEXT NOT NULL,
     key        TEXT NOT NULL,
@@ -205,6 +211,10 @@ pub struct Attribution {
 /// An item as publishing sees it: the article, its id, its sources.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredItem {
+    /// The row's id in the state.
+    pub row_id: i64,
+    /// Its change stamp (see the `revision` column).
+    pub revision: i64,
     /// Stable published id (Atom id, RSS guid, JSON id).
     pub public_id: String,
     /// The normalized article; `published` is always set.
@@ -303,6 +313,7 @@ impl Store {
         conn.pragma_update(None, "cache_size", -16_384)
             .map_err(open)?;
         conn.execute_batch(SCHEMA).map_err(open)?;
+
         // State files written by earlier versions lack the newer columns.
         for (table, column, kind) in [
             ("items", "image", "TEXT"),
@@ -315,6 +326,7 @@ impl Store {
             ("sources", "priority", "INTEGER NOT NULL DEFAULT 0"),
             ("sources", "fetching_since_ms", "INTEGER"),
             ("item_sources", "digest", "TEXT"),
+            ("items", "revision", "INTEGER NOT NULL DEFAULT 0"),
         ] {
             let present: bool = conn
                 .query_row(
@@ -328,6 +340,8 @@ impl Store {
                     .map_err(open)?;
             }
         }
+        // After the columns it covers exist.
+        conn.execute_batch(published::SCHEMA).map_err(open)?;
         Ok(Self { conn })
     }
 
@@ -558,6 +572,7 @@ impl Store {
             tx.execute("DELETE FROM meta WHERE key = 'published'", [])
                 .map_err(query("marking outputs stale"))?;
             let mut stats = RecordStats::default();
+            let revision = next_revision(tx)?;
             for (index, article) in articles.iter().enumerate() {
                 let digest = digests.get(index).and_then(Option::as_deref);
                 upsert(
@@ -565,7 +580,7 @@ impl Store {
                     source,
                     meta.site_link.as_ref(),
                     (article, digest),
-                    now,
+                    (now, revision),
                     &mut stats,
                 )?;
             }
@@ -576,7 +591,7 @@ impl Store {
                 .and_then(|mut s| s.execute(params![source.name, key, to_ts(now)]))
                 .map_err(query("touching listed entry"))?;
             }
-            apply_retention(tx, source, retention, now)?;
+            apply_retention(tx, source, retention, (now, revision))?;
             if source.full_text.is_some() {
                 record_full_text(tx, source, full_text)?;
             }
@@ -595,39 +610,53 @@ impl Store {
         sources: &[String],
         mut each: impl FnMut(StoredItem) -> bool,
     ) -> Result<(), StoreError> {
-        // The wanted names go into an indexed temp table: an IN over a JSON
-        // list is re-scanned for every row, which made large outputs
-        // quadratic in the number of sources.
+        self.fill_wanted(sources)?;
+        let mut items = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ITEM_COLUMNS} FROM items i
+                 WHERE EXISTS (SELECT 1 FROM item_sources s
+                               WHERE s.item_id = i.id AND s.source IN temp.wanted)
+                 ORDER BY i.published DESC, i.public_id"
+            ))
+            .map_err(query("preparing item query"))?;
+        let mut rows = items.query([]).map_err(query("reading items"))?;
+        while let Some(row) = rows.next().map_err(query("reading items"))? {
+            let mut item = item_from_row(row).map_err(query("decoding item"))?;
+            item.sources = self.attributions(item.row_id)?;
+            if !each(item) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts the wanted source names into an indexed temp table, for the
+    /// item queries that follow: an IN over a JSON list is re-scanned for
+    /// every row, which made large outputs quadratic in the number of
+    /// sources.
+    fn fill_wanted(&self, sources: &[String]) -> Result<(), StoreError> {
         self.conn
             .execute_batch(
                 "CREATE TEMP TABLE IF NOT EXISTS wanted (name TEXT PRIMARY KEY); DELETE FROM temp.wanted;",
             )
             .map_err(query("preparing the source list"))?;
-        {
-            let mut insert = self
-                .conn
-                .prepare_cached("INSERT OR IGNORE INTO temp.wanted (name) VALUES (?1)")
-                .map_err(query("preparing the source list"))?;
-            for name in sources {
-                insert
-                    .execute([name])
-                    .map_err(query("filling the source list"))?;
-            }
+        let mut insert = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO temp.wanted (name) VALUES (?1)")
+            .map_err(query("preparing the source list"))?;
+        for name in sources {
+            insert
+                .execute([name])
+                .map_err(query("filling the source list"))?;
         }
-        let mut items = self
-            .conn
-            .prepare_cached(
-                "SELECT i.id, i.public_id, i.link, i.title, i.summary, i.content, i.authors,
-                        i.categories, i.credit, i.published, i.updated, i.date_source, i.image,
-                        i.enclosures, i.author_email
-                 FROM items i
-                 WHERE EXISTS (SELECT 1 FROM item_sources s
-                               WHERE s.item_id = i.id AND s.source IN temp.wanted)
-                 ORDER BY i.published DESC, i.public_id",
-            )
-            .map_err(query("preparing item query"))?;
-        let mut attributions = self
-            .conn
+        Ok(())
+    }
+
+    /// The item's sources among the wanted ones (see [`Self::fill_wanted`]),
+    /// its owner first, then in the order they brought it.
+    fn attributions(&self, item_id: i64) -> Result<Vec<Attribution>, StoreError> {
+        self.conn
             .prepare_cached(
                 "SELECT s.name, s.location, s.title, s.site_link, s.feed_id, x.link, s.self_link
                  FROM item_sources x JOIN sources s ON s.name = x.source
@@ -635,44 +664,8 @@ impl Store {
                  WHERE x.item_id = ?1 AND x.source IN temp.wanted
                  ORDER BY (x.source = i.owner) DESC, x.first_seen, x.source",
             )
-            .map_err(query("preparing attribution query"))?;
-        let mut rows = items.query([]).map_err(query("reading items"))?;
-        while let Some(row) = rows.next().map_err(query("reading items"))? {
-            let read = || -> rusqlite::Result<(i64, StoredItem)> {
-                let link: Option<String> = row.get(2)?;
-                Ok((
-                    row.get(0)?,
-                    StoredItem {
-                        public_id: row.get(1)?,
-                        article: Article {
-                            guid: None,
-                            link: link.as_deref().and_then(|l| Url::parse(l).ok()),
-                            link_text: link,
-                            title: row.get(3)?,
-                            summary: row.get(4)?,
-                            content: row.get(5)?,
-                            authors: parse_list(&row.get::<_, String>(6)?),
-                            categories: parse_list(&row.get::<_, String>(7)?),
-                            credit: row.get(8)?,
-                            image: row
-                                .get::<_, Option<String>>(12)?
-                                .and_then(|i| Url::parse(&i).ok()),
-                            published: Some(from_ts(row.get(9)?)),
-                            updated: row.get::<_, Option<i64>>(10)?.map(from_ts),
-                            date_source: DateSource::parse(&row.get::<_, String>(11)?),
-                            enclosures: row
-                                .get::<_, Option<String>>(13)?
-                                .and_then(|e| serde_json::from_str(&e).ok())
-                                .unwrap_or_default(),
-                            author_email: row.get(14)?,
-                        },
-                        sources: Vec::new(),
-                    },
-                ))
-            };
-            let (id, mut item) = read().map_err(query("decoding item"))?;
-            item.sources = attributions
-                .query_map([id], |r| {
+            .and_then(|mut stmt| {
+                stmt.query_map([item_id], |r| {
                     Ok(Attribution {
                         name: r.get(0)?,
                         feed_url: feed_url(r.get(1)?, r.get(6)?),
@@ -681,14 +674,10 @@ impl Store {
                         feed_id: r.get(4)?,
                         link: r.get(5)?,
                     })
-                })
-                .and_then(Iterator::collect)
-                .map_err(query("reading attributions"))?;
-            if !each(item) {
-                break;
-            }
-        }
-        Ok(())
+                })?
+                .collect()
+            })
+            .map_err(query("reading attributions"))
     }
 
     /// What the state knows of each named source as a subscriber sees it
@@ -1035,6 +1024,44 @@ impl Store {
     }
 }
 
+/// The columns [`item_from_row`] reads, in its order (`i` is `items`).
+const ITEM_COLUMNS: &str = "i.id, i.public_id, i.link, i.title, i.summary, i.content, i.authors,
+    i.categories, i.credit, i.published, i.updated, i.date_source, i.image,
+    i.enclosures, i.author_email, i.revision";
+
+/// An item row (see [`ITEM_COLUMNS`]) without its attributions.
+fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
+    let link: Option<String> = row.get(2)?;
+    Ok(StoredItem {
+        row_id: row.get(0)?,
+        revision: row.get(15)?,
+        public_id: row.get(1)?,
+        article: Article {
+            guid: None,
+            link: link.as_deref().and_then(|l| Url::parse(l).ok()),
+            link_text: link,
+            title: row.get(3)?,
+            summary: row.get(4)?,
+            content: row.get(5)?,
+            authors: parse_list(&row.get::<_, String>(6)?),
+            categories: parse_list(&row.get::<_, String>(7)?),
+            credit: row.get(8)?,
+            image: row
+                .get::<_, Option<String>>(12)?
+                .and_then(|i| Url::parse(&i).ok()),
+            published: Some(from_ts(row.get(9)?)),
+            updated: row.get::<_, Option<i64>>(10)?.map(from_ts),
+            date_source: DateSource::parse(&row.get::<_, String>(11)?),
+            enclosures: row
+                .get::<_, Option<String>>(13)?
+                .and_then(|e| serde_json::from_str(&e).ok())
+                .unwrap_or_default(),
+            author_email: row.get(14)?,
+        },
+        sources: Vec::new(),
+    })
+}
+
 /// Stores one article of one source: updates the entry it already is,
 /// attaches it to the same article from another source, or inserts it.
 fn upsert(
@@ -1042,7 +1069,7 @@ fn upsert(
     source: &SourceConfig,
     site: Option<&Url>,
     (a, digest): (&Article, Option<&str>),
-    now: DateTime<Utc>,
+    (now, revision): (DateTime<Utc>, i64),
     stats: &mut RecordStats,
 ) -> Result<(), StoreError> {
     let key = a.source_key();
@@ -1078,7 +1105,7 @@ fn upsert(
                 published = COALESCE(?11, published),
                 date_source = CASE WHEN ?11 IS NULL THEN date_source ELSE ?12 END,
                 image = COALESCE(?13, image), enclosures = COALESCE(?14, enclosures),
-                author_email = COALESCE(?15, author_email)
+                author_email = COALESCE(?15, author_email), revision = ?16
              WHERE id = ?1 AND owner = ?2",
         )
         .and_then(|mut s| {
@@ -1097,10 +1124,14 @@ fn upsert(
                 a.date_source.as_str(),
                 a.image.as_ref().map(Url::as_str),
                 enclosures,
-                a.author_email
+                a.author_email,
+                revision
             ])
         })
         .map_err(query("updating item"))?;
+        // Another source's entry: the item is the owner's, but this
+        // source's link in its attributions may have changed.
+        mark_revised(tx, item_id, revision)?;
         return Ok(());
     }
 
@@ -1150,7 +1181,8 @@ fn upsert(
                 summary = COALESCE(summary, ?2), content = COALESCE(content, ?3),
                 authors = CASE WHEN authors = '[]' THEN ?4 ELSE authors END,
                 credit = COALESCE(credit, ?5), image = COALESCE(image, ?6),
-                enclosures = COALESCE(enclosures, ?7), author_email = COALESCE(author_email, ?8)
+                enclosures = COALESCE(enclosures, ?7), author_email = COALESCE(author_email, ?8),
+                revision = ?9
              WHERE id = ?1",
         )
         .and_then(|mut s| {
@@ -1162,7 +1194,8 @@ fn upsert(
                 a.credit,
                 a.image.as_ref().map(Url::as_str),
                 enclosures,
-                a.author_email
+                a.author_email,
+                revision
             ])
         })
         .map_err(query("merging item"))?;
@@ -1183,8 +1216,8 @@ fn upsert(
         tx.prepare_cached(
             "INSERT INTO items (public_id, owner, link, title, summary, content, authors,
                                 categories, credit, published, updated, date_source, first_seen, image,
-                                enclosures, author_email)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                enclosures, author_email, revision)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -1203,7 +1236,8 @@ fn upsert(
                 to_ts(now),
                 a.image.as_ref().map(Url::as_str),
                 enclosures,
-                a.author_email
+                a.author_email,
+                revision
             ])
         })
         .map_err(query("inserting item"))?;
@@ -1301,34 +1335,66 @@ fn apply_retention(
     tx: &Connection,
     source: &SourceConfig,
     retention: Retention,
-    now: DateTime<Utc>,
+    (now, revision): (DateTime<Utc>, i64),
 ) -> Result<(), StoreError> {
     let max_age = chrono::Duration::from_std(retention.max_age).unwrap_or(chrono::Duration::MAX);
     let oldest = now.checked_sub_signed(max_age).map_or(i64::MIN, to_ts);
-    let removed = tx
-        .execute(
+    let removed: Vec<i64> = tx
+        .prepare_cached(
             "DELETE FROM item_sources WHERE source = ?1 AND last_seen < ?2 AND rowid IN (
                 SELECT x.rowid FROM item_sources x JOIN items i ON i.id = x.item_id
                 WHERE x.source = ?1
                   AND (i.published < ?3 OR x.rowid NOT IN (
                         SELECT y.rowid FROM item_sources y JOIN items j ON j.id = y.item_id
-                        WHERE y.source = ?1 ORDER BY j.published DESC, j.public_id LIMIT ?4)))",
-            params![
-                source.name,
-                to_ts(now),
-                oldest,
-                i64::try_from(retention.max_items).unwrap_or(i64::MAX)
-            ],
+                        WHERE y.source = ?1 ORDER BY j.published DESC, j.public_id LIMIT ?4)))
+             RETURNING item_id",
         )
+        .and_then(|mut s| {
+            s.query_map(
+                params![
+                    source.name,
+                    to_ts(now),
+                    oldest,
+                    i64::try_from(retention.max_items).unwrap_or(i64::MAX)
+                ],
+                |r| r.get(0),
+            )?
+            .collect()
+        })
         .map_err(query("applying retention"))?;
-    if removed > 0 {
+    if !removed.is_empty() {
         tx.execute(
             "DELETE FROM items WHERE NOT EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = items.id)",
             [],
         )
         .map_err(query("dropping orphaned items"))?;
+        // Items other sources still carry lost an attribution.
+        for item_id in removed {
+            mark_revised(tx, item_id, revision)?;
+        }
     }
     Ok(())
+}
+
+/// The change stamp for one recording: one more than the last, kept in
+/// `meta`, so a stamp is never given twice (rowids of deleted items can
+/// be reused; their stamps cannot).
+fn next_revision(tx: &Connection) -> Result<i64, StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('item_revision', '1')
+         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1
+         RETURNING CAST(value AS INTEGER)",
+    )
+    .and_then(|mut s| s.query_row([], |r| r.get(0)))
+    .map_err(query("stamping the recording"))
+}
+
+/// Stamps an item whose published form may have changed.
+fn mark_revised(tx: &Connection, item_id: i64, revision: i64) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE items SET revision = ?2 WHERE id = ?1 AND revision <> ?2")
+        .and_then(|mut s| s.execute(params![item_id, revision]))
+        .map(drop)
+        .map_err(query("stamping an item"))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use atom_syndication::{
 };
 use chrono::{DateTime, Utc};
 
-use super::{FormatWriter, Head, updated_of};
+use super::{FormatWriter, Head, Run, updated_of};
 use crate::store::StoredItem;
 
 fn fixed(d: DateTime<Utc>) -> FixedDateTime {
@@ -100,23 +100,31 @@ impl FormatWriter for Writer {
         Ok(())
     }
 
+    /// Entries come newest first; one that would repeat an earlier
+    /// entry's `updated` is given the nearest earlier free second, the
+    /// same way on every run (published stays as the source said).
+    fn context(&mut self, updated: DateTime<Utc>) -> i64 {
+        let mut second = updated.timestamp();
+        while !self.used_updated.insert(second) {
+            second -= 1;
+        }
+        second
+    }
+
     fn items(
         &mut self,
         _: &Head<'_>,
-        items: &[StoredItem],
+        run: &Run<'_>,
         out: &mut Vec<u8>,
+        spans: &mut Vec<(usize, usize)>,
     ) -> Result<(), String> {
-        for stored in items {
-            // Entries come newest first; one that would repeat an earlier
-            // entry's `updated` is given the nearest earlier free second,
-            // the same way on every run (published stays as the source said).
-            let mut updated = updated_of(stored);
-            while !self.used_updated.insert(updated.timestamp()) {
-                updated -= chrono::TimeDelta::seconds(1);
-            }
+        for (stored, &second) in run.items.iter().zip(run.contexts) {
+            let updated = DateTime::from_timestamp(second, 0).unwrap_or(DateTime::UNIX_EPOCH);
+            let start = out.len();
             entry(stored, updated)
                 .write_with_config(&mut *out, NO_DECLARATION)
                 .map_err(|e| e.to_string())?;
+            spans.push((start, out.len() - start));
         }
         Ok(())
     }

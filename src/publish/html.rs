@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::{FormatWriter, Head};
+use super::{FormatWriter, Head, Run};
 use crate::config::Format;
 use crate::store::{Attribution, StoredItem};
 
@@ -245,12 +245,13 @@ impl FormatWriter for Writer {
     fn items(
         &mut self,
         head: &Head<'_>,
-        items: &[StoredItem],
+        run: &Run<'_>,
         _: &mut Vec<u8>,
+        _: &mut Vec<(usize, usize)>,
     ) -> Result<(), String> {
         let room = head.output.page_items.saturating_sub(self.items.len());
         self.items.extend(
-            items
+            run.items
                 .iter()
                 .take(room)
                 .map(|i| page_item(i, head.output.timezone)),

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{FormatWriter, Head, updated_of};
+use super::{FormatWriter, Head, Run, updated_of};
 use crate::store::StoredItem;
 
 #[derive(Serialize)]
@@ -83,9 +83,7 @@ fn rfc3339(d: chrono::DateTime<chrono::Utc>) -> String {
 /// Streams JSON Feed: the head serialized with an empty item list, which
 /// is then opened, items appended one by one, and closed.
 #[derive(Default)]
-pub(crate) struct Writer {
-    wrote_item: bool,
-}
+pub(crate) struct Writer;
 
 impl FormatWriter for Writer {
     fn begin(&mut self, head: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String> {
@@ -113,18 +111,24 @@ impl FormatWriter for Writer {
     fn items(
         &mut self,
         _: &Head<'_>,
-        items: &[StoredItem],
+        run: &Run<'_>,
         out: &mut Vec<u8>,
+        spans: &mut Vec<(usize, usize)>,
     ) -> Result<(), String> {
-        for stored in items {
-            if self.wrote_item {
-                out.push(b',');
+        for (k, stored) in run.items.iter().enumerate() {
+            if k > 0 || run.after_item {
+                out.extend_from_slice(self.separator());
             }
+            let start = out.len();
             out.push(b'\n');
             serde_json::to_writer(&mut *out, &item(stored)).map_err(|e| e.to_string())?;
-            self.wrote_item = true;
+            spans.push((start, out.len() - start));
         }
         Ok(())
+    }
+
+    fn separator(&self) -> &'static [u8] {
+        b","
     }
 
     fn end(&mut self, _: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String> {

@@ -13,6 +13,7 @@ mod html;
 pub(crate) use html::check_template;
 mod json;
 mod rss;
+mod splice;
 pub mod write;
 
 use std::path::PathBuf;
@@ -22,7 +23,7 @@ use url::Url;
 
 use crate::config::{FilterFields, Format, Output, Settings, SourceConfig};
 use crate::error::PublishError;
-use crate::store::{Attribution, Store, StoredItem};
+use crate::store::{Attribution, Placed, Store, StoredItem};
 
 /// Items rendered at a time: bounds memory while keeping per-chunk
 /// overhead negligible.
@@ -84,23 +85,52 @@ pub(crate) fn without_replacement_chars(item: &StoredItem) -> std::borrow::Cow<'
 
 /// The item's "updated": its own, if not before published.
 pub(crate) fn updated_of(item: &StoredItem) -> DateTime<Utc> {
-    item.article
-        .updated
-        .filter(|u| *u > item.published())
-        .unwrap_or_else(|| item.published())
+    updated_from(item.published(), item.article.updated)
+}
+
+/// [`updated_of`] from the two dates alone.
+pub(crate) fn updated_from(
+    published: DateTime<Utc>,
+    updated: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    updated.filter(|u| *u > published).unwrap_or(published)
+}
+
+/// Consecutive items to write, newest first.
+pub(crate) struct Run<'a> {
+    pub(crate) items: &'a [StoredItem],
+    /// What [`FormatWriter::context`] gave each, beside it.
+    pub(crate) contexts: &'a [i64],
+    /// Whether an item comes before these in the file: a writer with a
+    /// separator writes it first then.
+    pub(crate) after_item: bool,
 }
 
 /// One format's streaming writer: the head, items chunk by chunk, the tail.
 pub(crate) trait FormatWriter: Send {
     /// Everything before the first item.
     fn begin(&mut self, head: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String>;
-    /// A run of items, newest first.
+    /// What an item's bytes depend on besides the item itself and the
+    /// head, given its "updated" ([`updated_of`]); called for every item
+    /// in order before it is written. Publishing copies an unchanged
+    /// item's bytes from the last file only while this stays the same.
+    fn context(&mut self, _updated: DateTime<Utc>) -> i64 {
+        0
+    }
+    /// Writes a run of items, pushing each item's `(start, length)` in
+    /// `out` (separators excluded) on `spans`, unless the format does not
+    /// place items one after another (the HTML page).
     fn items(
         &mut self,
         head: &Head<'_>,
-        items: &[StoredItem],
+        run: &Run<'_>,
         out: &mut Vec<u8>,
+        spans: &mut Vec<(usize, usize)>,
     ) -> Result<(), String>;
+    /// The bytes between two items.
+    fn separator(&self) -> &'static [u8] {
+        b""
+    }
     /// Everything after the last item.
     fn end(&mut self, head: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String>;
 }
@@ -122,7 +152,13 @@ impl FormatWriter for OpmlWriter {
     fn begin(&mut self, _: &Head<'_>, _: &mut Vec<u8>) -> Result<(), String> {
         Ok(())
     }
-    fn items(&mut self, _: &Head<'_>, _: &[StoredItem], _: &mut Vec<u8>) -> Result<(), String> {
+    fn items(
+        &mut self,
+        _: &Head<'_>,
+        _: &Run<'_>,
+        _: &mut Vec<u8>,
+        _: &mut Vec<(usize, usize)>,
+    ) -> Result<(), String> {
         Ok(())
     }
     fn end(&mut self, head: &Head<'_>, out: &mut Vec<u8>) -> Result<(), String> {
@@ -132,12 +168,23 @@ impl FormatWriter for OpmlWriter {
     }
 }
 
+/// The formats whose items lie one after another in the file, so a
+/// publish can copy unchanged items' bytes from the last one (see
+/// [`mod@splice`]).
+fn spliceable(format: Format) -> bool {
+    matches!(format, Format::Rss | Format::Atom | Format::Json)
+}
+
 /// One format being written to its temp file.
 struct Target<'a> {
     format: Format,
     writer: Box<dyn FormatWriter>,
     file: write::Staged,
     head: Head<'a>,
+    /// Items written so far.
+    written: usize,
+    /// Where each went, for the layout (spliceable formats only).
+    placed: Vec<Placed>,
 }
 
 /// Publishes every output in every configured format.
@@ -148,7 +195,22 @@ struct Target<'a> {
 pub fn publish_all(settings: &Settings, store: &Store) -> Result<Vec<Written>, PublishError> {
     let mut written = Vec::new();
     for output in &settings.outputs {
-        written.extend(publish_output(settings, output, store)?);
+        let names: Vec<String> = settings
+            .sources
+            .iter()
+            .filter(|s| output.wants(s))
+            .map(|s| s.name.clone())
+            .collect();
+        match splice::publish(settings, output, &names, store)? {
+            Some(files) => written.extend(files),
+            None => written.extend(publish_streaming(
+                settings,
+                output,
+                &output.formats,
+                output.max_items,
+                store,
+            )?),
+        }
     }
     Ok(written)
 }
@@ -161,30 +223,58 @@ fn build_error(output: &Output, format: Format) -> impl FnOnce(String) -> Publis
     }
 }
 
+/// The head every format's file of `output` starts from.
+fn head<'a>(
+    settings: &'a Settings,
+    output: &'a Output,
+    format: Format,
+    source_cards: &'a [Attribution],
+    updated: Option<DateTime<Utc>>,
+) -> Head<'a> {
+    let file_name = format!("{}.{}", output.name, format.extension());
+    Head {
+        output,
+        sources: settings
+            .sources
+            .iter()
+            .filter(|s| output.wants(s))
+            .collect(),
+        source_cards,
+        self_url: settings
+            .public_url
+            .join(&file_name)
+            .unwrap_or_else(|_| settings.public_url.clone()),
+        updated,
+    }
+}
+
+/// Where `output`'s file in `format` is published.
+fn file_path(settings: &Settings, output: &Output, format: Format) -> PathBuf {
+    settings
+        .output_dir
+        .join(format!("{}.{}", output.name, format.extension()))
+}
+
 /// Opens one temp file per format and writes each head. The newest item
 /// (the first of `first_chunk`) decides the feed-level date.
 fn begin<'a>(
-    settings: &Settings,
+    settings: &'a Settings,
     output: &'a Output,
-    sources: &[&'a SourceConfig],
+    formats: &[Format],
     source_cards: &'a [Attribution],
     first_chunk: &[StoredItem],
 ) -> Result<Vec<Target<'a>>, PublishError> {
     let mut targets = Vec::new();
-    for &format in &output.formats {
-        let file_name = format!("{}.{}", output.name, format.extension());
-        let head = Head {
+    for &format in formats {
+        let head = head(
+            settings,
             output,
-            sources: sources.to_vec(),
+            format,
             source_cards,
-            self_url: settings
-                .public_url
-                .join(&file_name)
-                .unwrap_or_else(|_| settings.public_url.clone()),
-            updated: first_chunk.first().map(updated_of),
-        };
+            first_chunk.first().map(updated_of),
+        );
         let mut writer = writer_for(format);
-        let mut file = write::Staged::new(&settings.output_dir.join(&file_name))?;
+        let mut file = write::Staged::new(&file_path(settings, output, format))?;
         let mut buf = Vec::new();
         writer
             .begin(&head, &mut buf)
@@ -195,6 +285,8 @@ fn begin<'a>(
             writer,
             file,
             head,
+            written: 0,
+            placed: Vec::new(),
         });
     }
     Ok(targets)
@@ -235,10 +327,39 @@ fn render_chunk(
 ) -> Result<(), PublishError> {
     let mut buf = Vec::new();
     if !chunk.is_empty() {
+        let contexts: Vec<i64> = chunk
+            .iter()
+            .map(|item| target.writer.context(updated_of(item)))
+            .collect();
+        let run = Run {
+            items: chunk,
+            contexts: &contexts,
+            after_item: target.written > 0,
+        };
+        let mut spans = Vec::with_capacity(chunk.len());
         target
             .writer
-            .items(&target.head, chunk, &mut buf)
+            .items(&target.head, &run, &mut buf, &mut spans)
             .map_err(build_error(target.head.output, target.format))?;
+        target.written += chunk.len();
+        if spliceable(target.format) {
+            if spans.len() != chunk.len() {
+                return Err(build_error(target.head.output, target.format)(format!(
+                    "placed {} of {} items",
+                    spans.len(),
+                    chunk.len()
+                )));
+            }
+            let base = target.file.len();
+            for ((item, &context), &(start, len)) in chunk.iter().zip(&contexts).zip(&spans) {
+                target.placed.push(Placed {
+                    row_id: item.row_id,
+                    revision: item.revision,
+                    context,
+                    span: Some((base + start as u64, len as u64)),
+                });
+            }
+        }
     }
     if last {
         target
@@ -249,29 +370,35 @@ fn render_chunk(
     target.file.append(&buf)
 }
 
-fn publish_output(
+/// Publishes `output` in `formats` from its newest `limit` items, read
+/// from the store in chunks while the chunk before is rendered, and
+/// records each spliceable file's layout.
+fn publish_streaming(
     settings: &Settings,
     output: &Output,
+    formats: &[Format],
+    limit: usize,
     store: &Store,
 ) -> Result<Vec<Written>, PublishError> {
-    let sources: Vec<&SourceConfig> = settings
+    let names: Vec<String> = settings
         .sources
         .iter()
         .filter(|s| output.wants(s))
+        .map(|s| s.name.clone())
         .collect();
-    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
-    let cards = if output.formats.contains(&Format::Html) {
+    let cards = if formats.contains(&Format::Html) {
         store.source_cards(&names)?
     } else {
         Vec::new()
     };
     let mut count = 0usize;
+    // Items the filter turned away, for the layouts.
+    let mut turned_away = Vec::new();
     // The store is read on this thread while another renders the chunk
     // read before: full chunks as they fill, then the rest (maybe empty),
     // which closes each file.
     let (send, receive) = std::sync::mpsc::sync_channel::<Vec<StoredItem>>(1);
     let (targets, read) = std::thread::scope(|scope| {
-        let sources = &sources;
         let cards = &cards;
         let renderer = scope.spawn(move || {
             let mut targets: Option<Vec<Target<'_>>> = None;
@@ -280,7 +407,7 @@ fn publish_output(
                 if let Some(full) = pending.replace(chunk) {
                     let t = match &mut targets {
                         Some(t) => t,
-                        None => targets.insert(begin(settings, output, sources, cards, &full)?),
+                        None => targets.insert(begin(settings, output, formats, cards, &full)?),
                     };
                     write_chunk(t, &full, false)?;
                 }
@@ -288,17 +415,23 @@ fn publish_output(
             let rest = pending.unwrap_or_default();
             let mut t = match targets {
                 Some(t) => t,
-                None => begin(settings, output, sources, cards, &rest)?,
+                None => begin(settings, output, formats, cards, &rest)?,
             };
             write_chunk(&mut t, &rest, true)?;
             Ok::<_, PublishError>(t)
         });
         let mut chunk: Vec<StoredItem> = Vec::with_capacity(CHUNK);
         let mut read = Ok(());
-        if !names.is_empty() {
+        if !names.is_empty() && limit > 0 {
             read = store.newest_items(&names, |item| {
                 if !output.filter.accepts(&FilterFields::of(&item.article)) {
-                    return count < output.max_items;
+                    turned_away.push(Placed {
+                        row_id: item.row_id,
+                        revision: item.revision,
+                        context: 0,
+                        span: None,
+                    });
+                    return true;
                 }
                 chunk.push(item);
                 count += 1;
@@ -311,7 +444,7 @@ fn publish_output(
                 {
                     return false;
                 }
-                count < output.max_items
+                count < limit
             });
         }
         let _ = send.send(chunk);
@@ -322,11 +455,21 @@ fn publish_output(
         (targets, read)
     });
     read?;
+    let sources_digest = store.sources_digest(&names)?;
     targets?
         .into_iter()
-        .map(|t| {
+        .map(|mut t| {
             let path = t.file.path().to_owned();
             let changed = t.file.commit()?;
+            if spliceable(t.format) {
+                t.placed.extend_from_slice(&turned_away);
+                splice::record(
+                    store,
+                    &path,
+                    splice::basis(settings, output, t.format, &sources_digest),
+                    t.placed,
+                )?;
+            }
             Ok(Written {
                 path,
                 items: count,

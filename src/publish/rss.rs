@@ -13,7 +13,7 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, ChannelBuilder, Guid, ItemBuilder};
 
-use super::{FormatWriter, Head};
+use super::{FormatWriter, Head, Run};
 use crate::normalize::sanitize::escape_html;
 use crate::store::StoredItem;
 
@@ -94,10 +94,11 @@ impl FormatWriter for Writer {
     fn items(
         &mut self,
         head: &Head<'_>,
-        items: &[StoredItem],
+        run: &Run<'_>,
         out: &mut Vec<u8>,
+        spans: &mut Vec<(usize, usize)>,
     ) -> Result<(), String> {
-        let doc = channel(head, items)?;
+        let doc = channel(head, run.items)?;
         // The first <item> opens the items (the channel's own elements come
         // before them); the last </item> closes them.
         let from = doc.find("<item>").ok_or("the rss writer gave no <item>")?;
@@ -105,7 +106,25 @@ impl FormatWriter for Writer {
             .rfind("</item>")
             .ok_or("the rss writer gave no </item>")?
             + "</item>".len();
-        out.extend_from_slice(hex_references(&doc[from..to]).as_bytes());
+        let xml = hex_references(&doc[from..to]);
+        // Each item ends at the next `</item>`: none can occur inside one,
+        // since text is escaped and bodies are sanitized HTML, where an
+        // `item` element cannot survive.
+        let base = out.len();
+        let mut start = 0;
+        for _ in run.items {
+            let end = xml[start..]
+                .find("</item>")
+                .ok_or("the rss writer gave fewer items than it was given")?
+                + start
+                + "</item>".len();
+            spans.push((base + start, end - start));
+            start = end;
+        }
+        if start != xml.len() {
+            return Err("the rss writer gave more items than it was given".into());
+        }
+        out.extend_from_slice(xml.as_bytes());
         Ok(())
     }
 

@@ -15,6 +15,8 @@ use crate::error::PublishError;
 pub struct Staged {
     path: PathBuf,
     tmp: BufWriter<NamedTempFile>,
+    /// Bytes written so far.
+    len: u64,
 }
 
 fn failed(path: &Path) -> impl Fn(std::io::Error) -> PublishError + '_ {
@@ -40,6 +42,7 @@ impl Staged {
         Ok(Self {
             path: path.to_owned(),
             tmp: BufWriter::with_capacity(256 * 1024, tmp),
+            len: 0,
         })
     }
 
@@ -54,7 +57,43 @@ impl Staged {
     /// # Errors
     /// When the disk refuses them (full, read-only).
     pub fn append(&mut self, bytes: &[u8]) -> Result<(), PublishError> {
+        self.len += bytes.len() as u64;
         self.tmp.write_all(bytes).map_err(failed(&self.path))
+    }
+
+    /// Bytes written so far.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing was written yet.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends `len` bytes of `from`, starting at `start`. The kernel
+    /// copies them file to file (`copy_file_range` where it can), so
+    /// they never pass through this process.
+    ///
+    /// # Errors
+    /// When either file fails, or `from` is shorter than that.
+    pub fn copy_from(&mut self, from: &File, start: u64, len: u64) -> Result<(), PublishError> {
+        let fail = failed(&self.path);
+        self.tmp.flush().map_err(&fail)?;
+        let mut source = from;
+        source.seek(SeekFrom::Start(start)).map_err(&fail)?;
+        let copied = std::io::copy(&mut source.take(len), self.tmp.get_mut().as_file_mut())
+            .map_err(&fail)?;
+        if copied != len {
+            return Err(fail(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the last published file is shorter than its recorded layout",
+            )));
+        }
+        self.len += len;
+        Ok(())
     }
 
     /// Replaces the published file with this one if their bytes differ;

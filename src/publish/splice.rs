@@ -1,0 +1,436 @@
+//! Incremental publishing: a file is rebuilt from the last one, copying
+//! the bytes of every item that did not change and rendering only the
+//! items that did, so a run where a tenth of the feeds changed costs what
+//! changed, not a render of every item an output holds.
+//!
+//! After every publish, each RSS, Atom and JSON Feed file's layout (where
+//! each item's bytes sit, and the item's change stamp) is recorded in the
+//! state. The next publish reads only the output's item keys; an item
+//! whose stamp and context (see [`FormatWriter::context`]) are the same
+//! is copied, file to file, from its recorded place. Anything the items'
+//! bytes depend on besides the items (the config, the sources' titles
+//! and links, this program's version) goes into the layout's basis: when
+//! it changes, or the file is not the one recorded, the output is
+//! rebuilt in full, which gives the same bytes (a test compares them).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+
+use super::{
+    FormatWriter, Head, Run, Written, build_error, file_path, head, publish_streaming, spliceable,
+    updated_from, write, writer_for,
+};
+use crate::config::{FilterFields, Format, Output, Settings};
+use crate::error::PublishError;
+use crate::store::{ItemKey, Layout, Placed, Store, StoredItem};
+
+/// Items read and rendered in full at most: more changed than this and
+/// the output is rebuilt by streaming, whose memory stays bounded.
+const MOST_CHANGED: usize = 4096;
+
+/// Bumped when the item bytes a layout points at could differ for the
+/// same basis (a change in how layouts are kept).
+const LAYOUT_VERSION: &str = "1";
+
+/// What, besides the items, the bytes of `output`'s items in `format`
+/// depend on.
+pub(super) fn basis(
+    settings: &Settings,
+    output: &Output,
+    format: Format,
+    sources_digest: &[u8; 16],
+) -> [u8; 16] {
+    let mut text = Vec::new();
+    for part in [
+        settings.fingerprint.as_str(),
+        output.name.as_str(),
+        format.extension(),
+        env!("CARGO_PKG_VERSION"),
+        LAYOUT_VERSION,
+    ] {
+        text.extend_from_slice(part.as_bytes());
+        text.push(0);
+    }
+    text.extend_from_slice(sources_digest);
+    xxhash_rust::xxh3::xxh3_128(&text).to_le_bytes()
+}
+
+/// The state's name for a published file.
+fn layout_key(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The file's length and modification time (nanoseconds).
+fn stat(path: &Path) -> Option<(u64, i64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let modified = meta.modified().ok()?;
+    let ns = modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some((meta.len(), i64::try_from(ns).ok()?))
+}
+
+/// Records the layout of the file just published at `path`.
+pub(super) fn record(
+    store: &Store,
+    path: &Path,
+    basis: [u8; 16],
+    placed: Vec<Placed>,
+) -> Result<(), PublishError> {
+    let layout = stat(path).map(|(file_len, file_mtime_ns)| Layout {
+        basis,
+        file_len,
+        file_mtime_ns,
+        placed,
+    });
+    Ok(store.set_layout(&layout_key(path), layout.as_ref())?)
+}
+
+/// Publishes `output` from its last files, or returns `None` when it must
+/// be rebuilt in full: a file or its layout is missing or stale, or too
+/// many items changed.
+pub(super) fn publish(
+    settings: &Settings,
+    output: &Output,
+    names: &[String],
+    store: &Store,
+) -> Result<Option<Vec<Written>>, PublishError> {
+    let formats: Vec<Format> = output
+        .formats
+        .iter()
+        .copied()
+        .filter(|f| spliceable(*f))
+        .collect();
+    if formats.is_empty() || names.is_empty() {
+        return Ok(None);
+    }
+    let sources_digest = store.sources_digest(names)?;
+    let mut lasts = Vec::with_capacity(formats.len());
+    for &format in &formats {
+        let path = file_path(settings, output, format);
+        let Some(layout) = store.layout(&layout_key(&path))? else {
+            tracing::debug!(file = %path.display(), "Rebuilding: no layout recorded.");
+            return Ok(None);
+        };
+        if layout.basis != basis(settings, output, format, &sources_digest) {
+            tracing::debug!(file = %path.display(), "Rebuilding: the config or a source changed.");
+            return Ok(None);
+        }
+        if stat(&path) != Some((layout.file_len, layout.file_mtime_ns)) {
+            tracing::debug!(file = %path.display(), "Rebuilding: the file is not the one recorded.");
+            return Ok(None);
+        }
+        lasts.push(layout);
+    }
+    let keys = store.item_keys(names)?;
+    let Some(mut chosen) = choose(output, &keys, &lasts[0], store)? else {
+        tracing::debug!(output = %output.name, "Rebuilding: too many items changed.");
+        return Ok(None);
+    };
+    // Each format's contexts, and the unchanged items whose context moved
+    // (Atom entries that must take another second): read those too, so
+    // the files can then be written at once, without the store.
+    let mut plans = Vec::with_capacity(formats.len());
+    for (&format, last) in formats.iter().zip(&lasts) {
+        let plan = Plan::new(format, last, &chosen);
+        let moved: Vec<i64> = plan
+            .copies
+            .iter()
+            .zip(&chosen.included)
+            .filter(|(copy, key)| copy.is_none() && !chosen.read.contains_key(&key.row_id))
+            .map(|(_, key)| key.row_id)
+            .collect();
+        if chosen.read.len() + moved.len() > MOST_CHANGED {
+            tracing::debug!(output = %output.name, "Rebuilding: too many items moved.");
+            return Ok(None);
+        }
+        chosen.read.extend(store.items_by_id(&moved)?);
+        plans.push(plan);
+    }
+    // The files share nothing: each is written on a thread of its own,
+    // so one's copying overlaps another's rendering and syncing.
+    let chosen = &chosen;
+    let results: Vec<Result<Rebuilt, PublishError>> = std::thread::scope(|scope| {
+        let running: Vec<_> = plans
+            .iter()
+            .map(|plan| scope.spawn(move || rebuild(settings, output, plan, chosen)))
+            .collect();
+        running
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut written = Vec::new();
+    for (plan, result) in plans.iter().zip(results) {
+        let Rebuilt {
+            placed,
+            changed,
+            rendered,
+        } = result?;
+        let path = file_path(settings, output, plan.format);
+        tracing::info!(
+            file = %path.display(),
+            items = chosen.included.len(),
+            rendered,
+            "Published from the last file."
+        );
+        record(
+            store,
+            &path,
+            basis(settings, output, plan.format, &sources_digest),
+            placed,
+        )?;
+        written.push(Written {
+            path,
+            items: chosen.included.len(),
+            changed,
+        });
+    }
+    // The page and the OPML file do not lay items out one after another:
+    // they are written as always, from only the items they show.
+    let others: Vec<Format> = output
+        .formats
+        .iter()
+        .copied()
+        .filter(|f| !spliceable(*f))
+        .collect();
+    if !others.is_empty() {
+        let limit = if others.contains(&Format::Html) {
+            output.page_items.min(output.max_items)
+        } else {
+            1
+        };
+        written.extend(publish_streaming(settings, output, &others, limit, store)?);
+    }
+    Ok(Some(written))
+}
+
+/// The items an output holds now, and those of them read in full.
+struct Chosen {
+    /// In order.
+    included: Vec<ItemKey>,
+    /// Those the filter turned away, as layouts keep them.
+    turned_away: Vec<Placed>,
+    /// Items read because they changed since the last layout.
+    read: HashMap<i64, StoredItem>,
+}
+
+/// Walks the item keys as the streaming publish walks the items: an item
+/// whose stamp is the last layout's keeps the filter's verdict; any other
+/// is read and filtered. `None` when too many changed.
+fn choose(
+    output: &Output,
+    keys: &[ItemKey],
+    last: &Layout,
+    store: &Store,
+) -> Result<Option<Chosen>, PublishError> {
+    let known: HashMap<i64, &Placed> = last.placed.iter().map(|p| (p.row_id, p)).collect();
+    let mut chosen = Chosen {
+        included: Vec::new(),
+        turned_away: Vec::new(),
+        read: HashMap::new(),
+    };
+    for key in keys {
+        if chosen.included.len() >= output.max_items {
+            break;
+        }
+        let wanted = match known.get(&key.row_id) {
+            Some(p) if p.revision == key.revision => p.span.is_some(),
+            _ => {
+                if chosen.read.len() >= MOST_CHANGED {
+                    return Ok(None);
+                }
+                let Some(item) = store.items_by_id(&[key.row_id])?.remove(&key.row_id) else {
+                    continue;
+                };
+                let accepted = output.filter.accepts(&FilterFields::of(&item.article));
+                if accepted {
+                    chosen.read.insert(key.row_id, item);
+                }
+                accepted
+            }
+        };
+        if wanted {
+            chosen.included.push(*key);
+        } else {
+            chosen.turned_away.push(Placed {
+                row_id: key.row_id,
+                revision: key.revision,
+                context: 0,
+                span: None,
+            });
+        }
+    }
+    Ok(Some(chosen))
+}
+
+/// Where the next copied run of old bytes starts and ends in the last
+/// file, and where it starts in the new one.
+struct Copying {
+    from: u64,
+    to: u64,
+    at: u64,
+}
+
+/// One file's part of a publish: each item's context, and where in the
+/// last file the bytes of those that can be copied are.
+struct Plan {
+    format: Format,
+    contexts: Vec<i64>,
+    /// Beside each included item: its span in the last file, or `None`
+    /// when it must be rendered.
+    copies: Vec<Option<(u64, u64)>>,
+}
+
+impl Plan {
+    fn new(format: Format, last: &Layout, chosen: &Chosen) -> Self {
+        let known: HashMap<i64, &Placed> = last.placed.iter().map(|p| (p.row_id, p)).collect();
+        let mut writer = writer_for(format);
+        let mut contexts = Vec::with_capacity(chosen.included.len());
+        let mut copies = Vec::with_capacity(chosen.included.len());
+        for key in &chosen.included {
+            let context = writer.context(updated_from(key.published, key.updated));
+            contexts.push(context);
+            copies.push(
+                known
+                    .get(&key.row_id)
+                    .filter(|p| p.revision == key.revision && p.context == context)
+                    .and_then(|p| p.span),
+            );
+        }
+        Self {
+            format,
+            contexts,
+            copies,
+        }
+    }
+}
+
+/// What writing one file from the last one did.
+struct Rebuilt {
+    /// The new layout's entries.
+    placed: Vec<Placed>,
+    /// Whether the file's bytes changed.
+    changed: bool,
+    /// Items rendered (the rest were copied).
+    rendered: usize,
+}
+
+/// Writes one file from the last one and the chosen items.
+fn rebuild(
+    settings: &Settings,
+    output: &Output,
+    plan: &Plan,
+    chosen: &Chosen,
+) -> Result<Rebuilt, PublishError> {
+    let format = plan.format;
+    let path = file_path(settings, output, format);
+    let fail = |source| PublishError::Write {
+        path: path.clone(),
+        source,
+    };
+    let old = File::open(&path).map_err(fail)?;
+    let updated = chosen
+        .included
+        .first()
+        .map(|k| updated_from(k.published, k.updated));
+    let head: Head<'_> = head(settings, output, format, &[], updated);
+    let mut writer: Box<dyn FormatWriter> = writer_for(format);
+    let mut file = write::Staged::new(&path)?;
+    let mut buf = Vec::new();
+    writer
+        .begin(&head, &mut buf)
+        .map_err(build_error(output, format))?;
+    file.append(&buf)?;
+    let separator = writer.separator();
+    let gap = separator.len() as u64;
+    let mut placed = Vec::with_capacity(chosen.included.len() + chosen.turned_away.len());
+    let mut copying: Option<Copying> = None;
+    let mut rendered = 0usize;
+    let steps = chosen.included.iter().zip(&plan.contexts).zip(&plan.copies);
+    for (k, ((key, &context), copy)) in steps.enumerate() {
+        let after_item = k > 0;
+        if let &Some((start, len)) = copy {
+            // Consecutive in the last file too: one copy, separators and all.
+            let at = match &mut copying {
+                Some(run) if run.to + gap == start => {
+                    let at = run.at + (start - run.from);
+                    run.to = start + len;
+                    at
+                }
+                _ => {
+                    if let Some(run) = copying.take() {
+                        file.copy_from(&old, run.from, run.to - run.from)?;
+                    }
+                    if after_item {
+                        file.append(separator)?;
+                    }
+                    copying = Some(Copying {
+                        from: start,
+                        to: start + len,
+                        at: file.len(),
+                    });
+                    file.len()
+                }
+            };
+            placed.push(Placed {
+                row_id: key.row_id,
+                revision: key.revision,
+                context,
+                span: Some((at, len)),
+            });
+            continue;
+        }
+        if let Some(run) = copying.take() {
+            file.copy_from(&old, run.from, run.to - run.from)?;
+        }
+        let item = chosen.read.get(&key.row_id).ok_or_else(|| {
+            build_error(output, format)(format!(
+                "item {} left the state while publishing",
+                key.row_id
+            ))
+        })?;
+        let (mut out, mut spans) = (Vec::new(), Vec::with_capacity(1));
+        let run = Run {
+            items: std::slice::from_ref(item),
+            contexts: &[context],
+            after_item,
+        };
+        writer
+            .items(&head, &run, &mut out, &mut spans)
+            .map_err(build_error(output, format))?;
+        let &[(start, len)] = spans.as_slice() else {
+            return Err(build_error(output, format)("placed no item".into()));
+        };
+        let at = file.len() + start as u64;
+        file.append(&out)?;
+        rendered += 1;
+        placed.push(Placed {
+            row_id: key.row_id,
+            revision: key.revision,
+            context,
+            span: Some((at, len as u64)),
+        });
+    }
+    if let Some(run) = copying.take() {
+        file.copy_from(&old, run.from, run.to - run.from)?;
+    }
+    buf.clear();
+    writer
+        .end(&head, &mut buf)
+        .map_err(build_error(output, format))?;
+    file.append(&buf)?;
+    placed.extend_from_slice(&chosen.turned_away);
+    drop(old);
+    let changed = file.commit()?;
+    Ok(Rebuilt {
+        placed,
+        changed,
+        rendered,
+    })
+}
