@@ -211,7 +211,7 @@ pub async fn run(
     metrics: &Metrics,
     progress: Progress<'_>,
 ) -> Result<(), RunError> {
-    let mut store = Store::open(&settings.state_file)?;
+    let mut store = Store::open_locked(&settings.state_file, false)?;
     store.clear_fetching()?;
     tracing::info!(sources = settings.sources.len(), "Daemon started.");
     let mut shared = Fetcher::new(settings)?;
@@ -283,7 +283,7 @@ pub async fn run(
                     Ok(new) => {
                         tracing::info!(sources = new.sources.len(), "Reloaded feeds.toml.");
                         if new.state_file != shared.settings.state_file {
-                            store = Store::open(&new.state_file)?;
+                            store = Store::open_locked(&new.state_file, false)?;
                         }
                         shared = Fetcher::new(new)?;
                         queue = self::queue(&shared.settings, &store)?;

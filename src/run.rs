@@ -130,8 +130,11 @@ pub async fn run_with(
     cancel: &CancellationToken,
     progress: Progress<'_>,
 ) -> Result<RunReport, RunError> {
-    let mut store = Store::open(&settings.state_file)?;
+    // Run under the run lock (or on a copy of the state): a new state
+    // file is filled fast, without a journal, and settled before publishing.
+    let mut store = Store::open_locked(&settings.state_file, true)?;
     let sources = cycle(settings, &mut store, options, cancel, progress).await?;
+    store.settle(&settings.state_file)?;
     let written = publish_if_needed(settings, &mut store)?;
     crate::websub::send(crate::websub::pings(settings, &written), settings).await;
     Ok(RunReport { sources, written })

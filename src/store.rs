@@ -234,6 +234,16 @@ impl StoredItem {
 /// The SQLite state.
 pub struct Store {
     conn: Connection,
+    /// While a new state file is filled without a journal: the marker
+    /// file that says so (see [`Store::open_locked`]).
+    filling: Option<std::path::PathBuf>,
+}
+
+/// The marker beside a state file being filled without a journal.
+fn fill_marker(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".filling");
+    std::path::PathBuf::from(name)
 }
 
 fn from_ms(ms: i64) -> DateTime<Utc> {
@@ -280,6 +290,88 @@ impl Store {
     /// # Errors
     /// When the folder cannot be created or SQLite cannot open the file.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_journaled(path, true)
+    }
+
+    /// Opens the state for a run or daemon that holds the run lock.
+    ///
+    /// A run that stopped while filling a new state file without a
+    /// journal left that file unfinished: it is removed, and this run
+    /// starts afresh (nothing was published from it). With `fast_fill`,
+    /// a state file that does not exist yet is filled without a journal
+    /// until [`Store::settle`]: each page is written once instead of twice
+    /// (WAL, then checkpoint), which took a fifth off a cold run's wall
+    /// time at N = 1,000.
+    ///
+    /// # Errors
+    /// As [`Store::open`], or when the unfinished file cannot be removed.
+    pub fn open_locked(path: &Path, fast_fill: bool) -> Result<Self, StoreError> {
+        let marker = fill_marker(path);
+        let remove = |p: &Path| match std::fs::remove_file(p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Folder {
+                path: p.to_owned(),
+                source: e,
+            }),
+            _ => Ok(()),
+        };
+        if marker.exists() {
+            tracing::warn!(state = %path.display(), "The last run stopped while filling a new state file; starting it afresh.");
+            for suffix in ["", "-wal", "-shm"] {
+                let mut name = path.as_os_str().to_owned();
+                name.push(suffix);
+                remove(Path::new(&name))?;
+            }
+            remove(&marker)?;
+        }
+        if !fast_fill || path.exists() {
+            return Self::open(path);
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        std::fs::write(&marker, b"").map_err(|source| StoreError::Folder {
+            path: marker.clone(),
+            source,
+        })?;
+        let mut store = Self::open_journaled(path, false)?;
+        store.filling = Some(marker);
+        Ok(store)
+    }
+
+    /// Ends a fast fill (see [`Store::open_locked`]): the state switches to
+    /// WAL, is synced to disk, and its marker goes. Nothing otherwise.
+    ///
+    /// # Errors
+    /// When the switch or the sync fails; the marker stays then, so the
+    /// next run starts afresh.
+    pub fn settle(&mut self, path: &Path) -> Result<(), StoreError> {
+        let Some(marker) = self.filling.take() else {
+            return Ok(());
+        };
+        let fail = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        self.end_batch()?;
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(fail)?;
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(fail)?;
+        let synced = std::fs::File::open(path).and_then(|f| f.sync_all());
+        synced
+            .and_then(|()| std::fs::remove_file(&marker))
+            .map_err(|source| StoreError::Folder {
+                path: marker,
+                source,
+            })
+    }
+
+    fn open_journaled(path: &Path, journaled: bool) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
                 path: dir.to_owned(),
@@ -300,10 +392,17 @@ impl Store {
             .map_err(open)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(open)?;
+        if journaled {
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(open)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(open)?;
+        } else {
+            conn.pragma_update(None, "journal_mode", "OFF")
+                .map_err(open)?;
+            conn.pragma_update(None, "synchronous", "OFF")
+                .map_err(open)?;
+        }
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open)?;
         // A 16 MB page cache (SQLite's default is 2 MB): a cold run touches
@@ -342,7 +441,10 @@ impl Store {
         }
         // After the columns it covers exist.
         conn.execute_batch(published::SCHEMA).map_err(open)?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            filling: None,
+        })
     }
 
     /// Copies the state file at `from` to `to` (a consistent snapshot,
@@ -1600,5 +1702,59 @@ mod tests {
         assert_eq!(n, 2);
         let state = store.source_state(&s).unwrap();
         assert_eq!(state.next_due, Some(from_ts(3000 + 600)));
+    }
+
+    fn journal_mode(store: &Store) -> String {
+        store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_state_is_filled_fast_then_settled_into_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let s = source("a");
+        let mut store = Store::open_locked(&path, true).unwrap();
+        assert_eq!(journal_mode(&store), "off");
+        assert!(fill_marker(&path).exists());
+        record(
+            &mut store,
+            &s,
+            &[article("One", "https://a.example/1", Some(1_000))],
+            1_000_000,
+        );
+        store.settle(&path).unwrap();
+        assert_eq!(journal_mode(&store), "wal");
+        assert!(!fill_marker(&path).exists());
+        drop(store);
+        // An existing state is never filled without its journal.
+        let store = Store::open_locked(&path, true).unwrap();
+        assert_eq!(journal_mode(&store), "wal");
+        assert_eq!(all(&store, &["a"]).len(), 1);
+    }
+
+    #[test]
+    fn a_fill_that_never_settled_is_started_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let s = source("a");
+        let mut store = Store::open_locked(&path, true).unwrap();
+        record(
+            &mut store,
+            &s,
+            &[article("One", "https://a.example/1", Some(1_000))],
+            1_000_000,
+        );
+        drop(store); // as if the run were killed before settling
+        assert!(fill_marker(&path).exists());
+        let store = Store::open_locked(&path, false).unwrap();
+        assert!(!fill_marker(&path).exists());
+        assert!(
+            all(&store, &["a"]).is_empty(),
+            "the unfinished fill is gone"
+        );
+        assert_eq!(journal_mode(&store), "wal");
     }
 }
