@@ -104,8 +104,7 @@ fn launch(
     id: usize,
     done: &tokio::sync::mpsc::UnboundedSender<Done>,
 ) -> Result<Launch, RunError> {
-    let settings = &shared.settings;
-    let Some(src) = settings.sources.iter().find(|s| s.name == name) else {
+    let Some(src) = shared.source(name) else {
         return Ok(Launch::Gone);
     };
     let state = store.source_state(src)?;
@@ -149,12 +148,7 @@ fn finish(
 ) -> Result<bool, RunError> {
     store.mark_fetching(&running.name, None)?;
     // A source removed by a reload while it was fetched: its result goes.
-    let Some(src) = shared
-        .settings
-        .sources
-        .iter()
-        .find(|s| s.name == running.name)
-    else {
+    let Some(src) = shared.source(&running.name) else {
         return Ok(false);
     };
     store.begin_batch()?;

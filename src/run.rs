@@ -197,17 +197,35 @@ pub(crate) struct Fetcher {
     pub(crate) settings: Arc<Settings>,
     client: source::http::Client,
     politeness: Arc<source::polite::Politeness>,
+    /// Each source's place in `settings.sources`, by name: the daemon looks
+    /// sources up by name at every start and finish of a fetch, which
+    /// must not cost a walk over every source.
+    by_name: Arc<std::collections::HashMap<String, usize>>,
 }
 
 impl Fetcher {
     pub(crate) fn new(settings: Settings) -> Result<Self, RunError> {
         let client =
             source::http::Client::new(&settings).map_err(|e| RunError::Client(e.to_string()))?;
+        let by_name = settings
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(k, s)| (s.name.clone(), k))
+            .collect();
         Ok(Self {
             politeness: Arc::new(source::polite::Politeness::new(settings.per_host)),
             settings: Arc::new(settings),
             client,
+            by_name: Arc::new(by_name),
         })
+    }
+
+    /// The configured source of that name.
+    pub(crate) fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.by_name
+            .get(name)
+            .and_then(|&k| self.settings.sources.get(k))
     }
 
     /// Fetches one source with this run's clock. A panic on the source's
