@@ -882,15 +882,22 @@ fn shorten(text: &str, max: usize) -> String {
 /// `feedloom extract`: automatic extraction on one page or file.
 pub(crate) fn extract(
     json: bool,
+    batch: bool,
     url: Option<&str>,
     timezone: &str,
-    target: &str,
+    target: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let tz: chrono_tz::Tz = timezone.parse().map_err(|_| {
         anyhow::anyhow!(
             "`{timezone}` is not a time zone; use an IANA name such as \"Europe/Berlin\""
         )
     })?;
+    // A page with no known address is read as if none were given.
+    let url = url.filter(|u| !u.trim().is_empty());
+    if batch {
+        return extract_batch(tz);
+    }
+    let target = target.ok_or_else(|| anyhow::anyhow!("name a file or URL to extract"))?;
     let now = chrono::Utc::now();
     let (bytes, page_url) = if target.starts_with("http://") || target.starts_with("https://") {
         let page_url = url::Url::parse(target).context("reading the URL")?;
@@ -913,61 +920,25 @@ pub(crate) fn extract(
             page_url,
         )
     } else {
-        let path = std::path::absolute(target).with_context(|| format!("reading {target}"))?;
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {target}"))?;
-        let page_url = match url {
-            Some(u) => url::Url::parse(u).with_context(|| format!("--url {u}"))?,
-            None => url::Url::from_file_path(&path)
-                .map_err(|()| anyhow::anyhow!("{target} has no file URL"))?,
-        };
+        let (bytes, page_url) = read_page(target, url)?;
         (bytes, page_url)
     };
-    let name = page_url
-        .path()
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
     let name = if target.starts_with("http") {
-        format!("{name}.html")
+        let last = page_url.path().rsplit('/').next().unwrap_or_default();
+        format!("{last}.html")
     } else {
         target.to_owned()
     };
     let (e, _) = feedloom::extract::document(&bytes, &name, &page_url, tz, now);
+    if json {
+        println!("{}", extraction_json(&e));
+        return Ok(ExitCode::SUCCESS);
+    }
     let body = e
         .body
         .as_ref()
         .map(|b| feedloom::extract::body_text(&b.value));
-    if json {
-        let mut from = serde_json::Map::new();
-        let mut note = |field: &str, origin: Option<&str>| {
-            if let Some(o) = origin {
-                from.insert(field.to_owned(), o.into());
-            }
-        };
-        note("title", e.title.as_ref().map(|f| f.from.as_str()));
-        note(
-            "published",
-            e.published.as_ref().map(|(f, _)| f.from.as_str()),
-        );
-        note("author", e.author.as_ref().map(|f| f.from.as_str()));
-        note("credit", e.credit.as_ref().map(|f| f.from.as_str()));
-        note("summary", e.summary.as_ref().map(|f| f.from.as_str()));
-        note("body", e.body.as_ref().map(|f| f.from.as_str()));
-        note("image", e.image.as_ref().map(|f| f.from.as_str()));
-        let out = serde_json::json!({
-            "title": e.title.as_ref().map(|f| &f.value),
-            "published": e.published.as_ref().map(|(f, _)| f.value.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-            "date_source": e.published.as_ref().map(|(_, s)| s.as_str()),
-            "author": e.author.as_ref().map(|f| &f.value),
-            "credit": e.credit.as_ref().map(|f| &f.value),
-            "summary": e.summary.as_ref().map(|f| &f.value),
-            "body": body,
-            "image": e.image.as_ref().map(|f| f.value.as_str()),
-            "from": from,
-        });
-        println!("{out}");
-    } else {
+    {
         let line = |field: &str, value: Option<String>, origin: Option<&str>| {
             println!(
                 "{field:<10} {}{}",
@@ -1016,6 +987,91 @@ pub(crate) fn extract(
         if let Some(b) = body {
             println!("\n{b}");
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A page file and its address: `url` if given, else the file's own
+/// `file://` URL.
+fn read_page(target: &str, url: Option<&str>) -> anyhow::Result<(Vec<u8>, url::Url)> {
+    let path = std::path::absolute(target).with_context(|| format!("reading {target}"))?;
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {target}"))?;
+    let page_url = match url {
+        Some(u) => url::Url::parse(u).with_context(|| format!("--url {u}"))?,
+        None => url::Url::from_file_path(&path)
+            .map_err(|()| anyhow::anyhow!("{target} has no file URL"))?,
+    };
+    Ok((bytes, page_url))
+}
+
+/// What `extract --json` prints for one page.
+fn extraction_json(e: &feedloom::extract::Extracted) -> serde_json::Value {
+    let mut from = serde_json::Map::new();
+    let mut note = |field: &str, origin: Option<&str>| {
+        if let Some(o) = origin {
+            from.insert(field.to_owned(), o.into());
+        }
+    };
+    note("title", e.title.as_ref().map(|f| f.from.as_str()));
+    note(
+        "published",
+        e.published.as_ref().map(|(f, _)| f.from.as_str()),
+    );
+    note("author", e.author.as_ref().map(|f| f.from.as_str()));
+    note("credit", e.credit.as_ref().map(|f| f.from.as_str()));
+    note("summary", e.summary.as_ref().map(|f| f.from.as_str()));
+    note("body", e.body.as_ref().map(|f| f.from.as_str()));
+    note("image", e.image.as_ref().map(|f| f.from.as_str()));
+    serde_json::json!({
+        "title": e.title.as_ref().map(|f| &f.value),
+        "published": e.published.as_ref().map(|(f, _)| f.value.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        "date_source": e.published.as_ref().map(|(_, s)| s.as_str()),
+        "author": e.author.as_ref().map(|f| &f.value),
+        "credit": e.credit.as_ref().map(|f| &f.value),
+        "summary": e.summary.as_ref().map(|f| &f.value),
+        "body": e.body.as_ref().map(|b| feedloom::extract::body_text(&b.value)),
+        "image": e.image.as_ref().map(|f| f.value.as_str()),
+        "from": from,
+    })
+}
+
+/// One request of `extract --batch`.
+#[derive(serde::Deserialize)]
+struct BatchPage {
+    html: String,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+/// `extract --batch`: one JSON line in (`{"html": PATH, "url": URL|null}`),
+/// one JSON object out per line, flushed, until standard input ends; a
+/// page that cannot be read answers `{"error": …}` and the next goes on.
+fn extract_batch(tz: chrono_tz::Tz) -> anyhow::Result<ExitCode> {
+    use std::io::{BufRead, Write};
+    let stdin = std::io::stdin().lock();
+    let mut stdout = std::io::stdout().lock();
+    for line in stdin.lines() {
+        let line = line.context("reading standard input")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = serde_json::from_str::<BatchPage>(&line)
+            .context("a line is not {\"html\": PATH, \"url\": URL|null}")
+            .and_then(|page| {
+                let url = page.url.as_deref().filter(|u| !u.trim().is_empty());
+                let (bytes, page_url) = read_page(&page.html, url)?;
+                let (e, _) = feedloom::extract::document(
+                    &bytes,
+                    &page.html,
+                    &page_url,
+                    tz,
+                    chrono::Utc::now(),
+                );
+                Ok(extraction_json(&e))
+            })
+            .unwrap_or_else(|e| serde_json::json!({ "error": format!("{e:#}") }));
+        writeln!(stdout, "{answer}").context("writing standard output")?;
+        stdout.flush().context("writing standard output")?;
     }
     Ok(ExitCode::SUCCESS)
 }

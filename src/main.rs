@@ -100,6 +100,10 @@ enum Command {
         /// Print one JSON object (title, published, author, summary, body, ...).
         #[arg(long)]
         json: bool,
+        /// Read pages as JSON lines on standard input (`{"html": PATH,
+        /// "url": URL|null}`) and answer each with one JSON object a line.
+        #[arg(long, conflicts_with_all = ["json", "target", "url"])]
+        batch: bool,
         /// The page's address, for relative links and dates in the URL
         /// (default: the file's own file:// URL).
         #[arg(long)]
@@ -108,7 +112,8 @@ enum Command {
         #[arg(long, default_value = "UTC")]
         timezone: String,
         /// An HTML, Markdown or text file, or an http(s) URL.
-        target: String,
+        #[arg(required_unless_present = "batch")]
+        target: Option<String>,
     },
     /// Write a commented starter feeds.toml (never over an existing file).
     Init {
@@ -216,10 +221,11 @@ fn main() -> ExitCode {
         } => commands::check_source(&config, &name),
         Command::Extract {
             json,
+            batch,
             url,
             timezone,
             target,
-        } => commands::extract(json, url.as_deref(), &timezone, &target),
+        } => commands::extract(json, batch, url.as_deref(), &timezone, target.as_deref()),
         Command::Init { path } => commands::init(&path),
         Command::Add {
             url,

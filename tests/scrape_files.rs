@@ -535,3 +535,72 @@ async fn the_seed_through_a_scrape_source() {
         assert!(!body.contains(furniture), "{furniture} in {body}");
     }
 }
+
+fn ferry_page() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/articles/ferry.html")
+}
+
+#[test]
+fn extract_reads_a_page_with_an_empty_url_as_one_without() {
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .args(["extract", "--json"])
+            .args(extra)
+            .arg(ferry_page())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let plain = run(&[]);
+    assert_eq!(plain["title"], "Winter ferry keeps running");
+    assert_eq!(plain["author"], "Ines Calder");
+    assert_eq!(run(&["--url", ""]), plain);
+}
+
+#[test]
+fn extract_batch_answers_one_line_per_page_and_survives_a_bad_one() {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .args(["extract", "--batch"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let page = ferry_page().display().to_string();
+    let input = format!(
+        "{}\n{}\nnot json\n{}\n",
+        serde_json::json!({"html": page, "url": "https://island.example/ferry"}),
+        serde_json::json!({"html": "/no/such/page.html", "url": null}),
+        serde_json::json!({"html": page, "url": ""}),
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0]["title"], "Winter ferry keeps running");
+    assert_eq!(lines[0]["published"], "2026-01-20T07:00:00Z");
+    assert!(lines[0]["body"].as_str().unwrap().contains("petition"));
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("/no/such/page.html")
+    );
+    assert!(lines[2]["error"].is_string());
+    assert_eq!(lines[3]["title"], lines[0]["title"]);
+}
