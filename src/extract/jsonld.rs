@@ -16,6 +16,8 @@ pub(crate) struct Article {
     pub(crate) organization: Option<String>,
     pub(crate) description: Option<String>,
     pub(crate) image: Option<String>,
+    /// The article's text (`articleBody`), as plain text.
+    pub(crate) body: Option<String>,
 }
 
 /// Types that describe the article itself (not the site, a breadcrumb or a person).
@@ -141,6 +143,12 @@ pub(crate) fn article(doc: &Html) -> Article {
                     .or(a.get("thumbnailUrl"))
                     .and_then(|v| text(v, "url"))
                     .map(|s| s.split(", ").next().unwrap_or_default().to_owned()),
+                body: a
+                    .get("articleBody")
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|b| !b.is_empty())
+                    .map(str::to_owned),
             };
         }
     }

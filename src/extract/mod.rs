@@ -270,7 +270,7 @@ pub fn html(
         } else {
             readable_body(&doc.html(), url)
         };
-        container_body(&doc, scored)
+        container_body(&doc, scored).or_else(|| fallback_body(&doc, ld.body.as_deref()))
     };
     let body = body.map(|b| {
         let skip: Vec<&str> = [
@@ -731,6 +731,56 @@ fn container_body(doc: &Html, scored: Option<(Found<String>, usize)>) -> Option<
         Some(found(best.1, "main container"))
     } else {
         scored
+    }
+}
+
+/// When neither scoring nor a main container gives a body (readability's
+/// thresholds are made for long pages: a three-paragraph news item in a
+/// plain `div` gets nothing), the page still has one: the element whose
+/// own paragraphs hold the most words (outside navigation, sidebars and
+/// comments), or the JSON-LD `articleBody`, whichever says more.
+fn fallback_body(doc: &Html, ld_body: Option<&str>) -> Option<Found<String>> {
+    /// Fewer words than this is a caption or a teaser, not an article.
+    const LEAST: usize = 25;
+    let paragraphs = sel("p");
+    let mut words_by_parent = std::collections::HashMap::new();
+    for p in doc.select(&paragraphs) {
+        if in_furniture(p) {
+            continue;
+        }
+        if let Some(parent) = p.parent() {
+            let words: usize = p.text().map(|t| t.split_whitespace().count()).sum();
+            *words_by_parent.entry(parent.id()).or_insert(0usize) += words;
+        }
+    }
+    let densest = words_by_parent
+        .into_iter()
+        .max_by_key(|&(id, words)| (words, std::cmp::Reverse(id)))
+        .and_then(|(id, words)| {
+            let parent = ElementRef::wrap(doc.tree.get(id)?)?;
+            let blocks = sel("p, h2, h3, h4, blockquote, pre, ul, ol");
+            let html: Vec<String> = parent
+                .children()
+                .filter_map(ElementRef::wrap)
+                .filter(|c| blocks.matches(c))
+                .map(|c| c.html())
+                .collect();
+            Some((words, html.join("\n")))
+        });
+    let ld = ld_body.map(|text| {
+        let html: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| format!("<p>{}</p>", crate::normalize::sanitize::escape_html(l)))
+            .collect();
+        (text.split_whitespace().count(), html.join("\n"))
+    });
+    match (densest, ld) {
+        (Some(d), Some(l)) if l.0 > d.0 && l.0 >= LEAST => Some(found(l.1, "json-ld articleBody")),
+        (Some(d), _) if d.0 >= LEAST => Some(found(d.1, "densest block")),
+        (None | Some(_), Some(l)) if l.0 >= LEAST => Some(found(l.1, "json-ld articleBody")),
+        _ => None,
     }
 }
 

@@ -323,3 +323,50 @@ fn the_main_container_when_scoring_finds_too_little() {
         "{text}"
     );
 }
+
+#[test]
+fn a_short_item_in_a_plain_div_still_has_a_body() {
+    let e = page(
+        "https://quay.example/news/short",
+        r#"<html><head><title>Harbour wall repaired | Quay News</title></head><body>
+<nav><p>Home · News · Sport · Weather · Contact the newsroom about a story</p></nav>
+<div class="content">
+<h1>Harbour wall repaired</h1>
+<p>Workers finished repairing the harbour wall on Friday, two weeks ahead of the spring tides.</p>
+<p>The wall was damaged in the January storms, when waves lifted several of its capstones.</p>
+<p>Boats can use the inner berths again from Monday, the harbour master said.</p>
+</div>
+<footer><p>Quay News, printed and published on the island every week since the old mill closed.</p></footer>
+</body></html>"#,
+    );
+    let body = e.body.expect("a body");
+    assert_eq!(body.from, "densest block");
+    assert!(body.value.contains("two weeks ahead"));
+    assert!(body.value.contains("inner berths"));
+    assert!(!body.value.contains("Contact the newsroom"));
+    assert!(!body.value.contains("old mill"));
+}
+
+#[test]
+fn json_ld_article_body_when_the_page_shows_no_paragraphs() {
+    let e = page(
+        "https://quay.example/news/ld",
+        r#"<html><head><title>Ferry timetable</title>
+<script type="application/ld+json">{"@type":"NewsArticle","headline":"Ferry timetable",
+"articleBody":"The winter timetable starts on the first of December, with four crossings a day.\nThe late ferry on Fridays is kept, after passengers asked for it in the autumn survey."}</script>
+</head><body><div id="app"><span>Ferry timetable</span></div></body></html>"#,
+    );
+    let body = e.body.expect("a body");
+    assert_eq!(body.from, "json-ld articleBody");
+    assert!(body.value.contains("<p>The winter timetable starts"));
+    assert!(body.value.contains("autumn survey"));
+}
+
+#[test]
+fn a_page_with_only_a_caption_has_no_body() {
+    let e = page(
+        "https://quay.example/photo",
+        r#"<html><head><title>Photo</title></head><body><div><p>The quay at dawn.</p></div></body></html>"#,
+    );
+    assert!(e.body.is_none());
+}

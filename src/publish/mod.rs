@@ -206,7 +206,7 @@ pub fn publish_all(settings: &Settings, store: &Store) -> Result<Vec<Written>, P
             None => written.extend(publish_streaming(
                 settings,
                 output,
-                &output.formats,
+                (&names, &output.formats),
                 output.max_items,
                 store,
             )?),
@@ -370,24 +370,18 @@ fn render_chunk(
     target.file.append(&buf)
 }
 
-/// Publishes `output` in `formats` from its newest `limit` items, read
-/// from the store in chunks while the chunk before is rendered, and
-/// records each spliceable file's layout.
+/// Publishes `output` (drawn from the sources `names`) in `formats` from
+/// its newest `limit` items, read from the store in chunks while the
+/// chunk before is rendered, and records each spliceable file's layout.
 fn publish_streaming(
     settings: &Settings,
     output: &Output,
-    formats: &[Format],
+    (names, formats): (&[String], &[Format]),
     limit: usize,
     store: &Store,
 ) -> Result<Vec<Written>, PublishError> {
-    let names: Vec<String> = settings
-        .sources
-        .iter()
-        .filter(|s| output.wants(s))
-        .map(|s| s.name.clone())
-        .collect();
     let cards = if formats.contains(&Format::Html) {
-        store.source_cards(&names)?
+        store.source_cards(names)?
     } else {
         Vec::new()
     };
@@ -423,7 +417,7 @@ fn publish_streaming(
         let mut chunk: Vec<StoredItem> = Vec::with_capacity(CHUNK);
         let mut read = Ok(());
         if !names.is_empty() && limit > 0 {
-            read = store.newest_items(&names, |item| {
+            read = store.newest_items(names, |item| {
                 if !output.filter.accepts(&FilterFields::of(&item.article)) {
                     turned_away.push(Placed {
                         row_id: item.row_id,
@@ -455,7 +449,7 @@ fn publish_streaming(
         (targets, read)
     });
     read?;
-    let sources_digest = store.sources_digest(&names)?;
+    let sources_digest = store.sources_digest(names)?;
     targets?
         .into_iter()
         .map(|mut t| {

@@ -205,7 +205,13 @@ pub(super) fn publish(
         } else {
             1
         };
-        written.extend(publish_streaming(settings, output, &others, limit, store)?);
+        written.extend(publish_streaming(
+            settings,
+            output,
+            (names, &others),
+            limit,
+            store,
+        )?);
     }
     Ok(Some(written))
 }
