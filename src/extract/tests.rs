@@ -366,7 +366,7 @@ fn json_ld_article_body_when_the_page_shows_no_paragraphs() {
 fn a_page_with_only_a_caption_has_no_body() {
     let e = page(
         "https://quay.example/photo",
-        r#"<html><head><title>Photo</title></head><body><div><p>The quay at dawn.</p></div></body></html>"#,
+        "<html><head><title>Photo</title></head><body><div><p>The quay at dawn.</p></div></body></html>",
     );
     assert!(e.body.is_none());
 }
