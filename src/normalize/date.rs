@@ -92,10 +92,185 @@ pub fn find_in_text(text: &str, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<U
 /// [`find_in_text`], keeping the written offset.
 #[must_use]
 pub fn find_in_text_local(text: &str, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
-    DATE_IN_TEXT.find_iter(text).find_map(|m| {
-        parse_local(m.as_str(), tz)
-            .or_else(|| parse_relative(m.as_str(), now).map(|d| d.fixed_offset()))
-    })
+    DATE_IN_TEXT
+        .find_iter(text)
+        .find_map(|m| {
+            parse_local(m.as_str(), tz)
+                .or_else(|| parse_relative(m.as_str(), now).map(|d| d.fixed_offset()))
+        })
+        .or_else(|| localized_in_text(text, tz))
+}
+
+/// Month names as other languages write a date in running text, with
+/// their month numbers: German, French, Spanish, Portuguese, Italian,
+/// Dutch, and the genitive forms Russian and Polish use after a day.
+const LOCAL_MONTHS: &[(&str, u32)] = &[
+    ("januar", 1),
+    ("jänner", 1),
+    ("februar", 2),
+    ("märz", 3),
+    ("april", 4),
+    ("mai", 5),
+    ("juni", 6),
+    ("juli", 7),
+    ("august", 8),
+    ("september", 9),
+    ("oktober", 10),
+    ("november", 11),
+    ("dezember", 12),
+    ("janvier", 1),
+    ("février", 2),
+    ("fevrier", 2),
+    ("mars", 3),
+    ("avril", 4),
+    ("juin", 6),
+    ("juillet", 7),
+    ("août", 8),
+    ("aout", 8),
+    ("septembre", 9),
+    ("octobre", 10),
+    ("novembre", 11),
+    ("décembre", 12),
+    ("decembre", 12),
+    ("enero", 1),
+    ("febrero", 2),
+    ("marzo", 3),
+    ("abril", 4),
+    ("mayo", 5),
+    ("junio", 6),
+    ("julio", 7),
+    ("agosto", 8),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("octubre", 10),
+    ("noviembre", 11),
+    ("diciembre", 12),
+    ("janeiro", 1),
+    ("fevereiro", 2),
+    ("março", 3),
+    ("marco", 3),
+    ("maio", 5),
+    ("junho", 6),
+    ("julho", 7),
+    ("setembro", 9),
+    ("outubro", 10),
+    ("novembro", 11),
+    ("dezembro", 12),
+    ("gennaio", 1),
+    ("febbraio", 2),
+    ("aprile", 4),
+    ("maggio", 5),
+    ("giugno", 6),
+    ("luglio", 7),
+    ("settembre", 9),
+    ("ottobre", 10),
+    ("dicembre", 12),
+    ("januari", 1),
+    ("februari", 2),
+    ("maart", 3),
+    ("mei", 5),
+    ("augustus", 8),
+    ("января", 1),
+    ("февраля", 2),
+    ("марта", 3),
+    ("апреля", 4),
+    ("мая", 5),
+    ("июня", 6),
+    ("июля", 7),
+    ("августа", 8),
+    ("сентября", 9),
+    ("октября", 10),
+    ("ноября", 11),
+    ("декабря", 12),
+    ("stycznia", 1),
+    ("lutego", 2),
+    ("marca", 3),
+    ("kwietnia", 4),
+    ("maja", 5),
+    ("czerwca", 6),
+    ("lipca", 7),
+    ("sierpnia", 8),
+    ("września", 9),
+    ("października", 10),
+    ("listopada", 11),
+    ("grudnia", 12),
+    ("ocak", 1),
+    ("şubat", 2),
+    ("mart", 3),
+    ("nisan", 4),
+    ("mayıs", 5),
+    ("haziran", 6),
+    ("temmuz", 7),
+    ("ağustos", 8),
+    ("eylül", 9),
+    ("ekim", 10),
+    ("kasım", 11),
+    ("aralık", 12),
+    ("gen", 1),
+    ("feb", 2),
+    ("mär", 3),
+    ("okt", 10),
+    ("dez", 12),
+    ("janv", 1),
+    ("févr", 2),
+    ("avr", 4),
+    ("juil", 7),
+    ("sept", 9),
+    ("déc", 12),
+    ("ene", 1),
+    ("abr", 4),
+    ("ago", 8),
+    ("dic", 12),
+    ("fev", 2),
+    ("mai", 5),
+    ("set", 9),
+    ("out", 10),
+    ("dez", 12),
+    ("giu", 6),
+    ("lug", 7),
+    ("ott", 10),
+    ("mrt", 3),
+    ("nov", 11),
+    ("jan", 1),
+    ("apr", 4),
+    ("aug", 8),
+    ("sep", 9),
+    ("oct", 10),
+    ("dec", 12),
+    ("jun", 6),
+    ("jul", 7),
+];
+
+static LOCALIZED_DATE: std::sync::LazyLock<[regex::Regex; 2]> = std::sync::LazyLock::new(|| {
+    let mut names: Vec<&str> = LOCAL_MONTHS.iter().map(|(n, _)| *n).collect();
+    // Longest first, so "juni" is not read as "jun".
+    names.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));
+    names.dedup();
+    let month = names.join("|");
+    [
+        // 12. Juni 2019, 12 juin 2019, 12 de junio de 2019, 12 июня 2019 г.
+        format!(r"(?i)\b(\d{{1,2}})\.?\s*(?:de\s+)?({month})\.?,?\s+(?:de\s+|del\s+)?(\d{{4}})\b"),
+        // 2019年6月12日 (Chinese, Japanese), 2019년 6월 12일 (Korean)
+        r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]".to_owned(),
+    ]
+    .map(|p| regex::Regex::new(&p).expect("static regex"))
+});
+
+/// The first date in `text` written the way another language writes it
+/// (see [`LOCAL_MONTHS`]), at midnight in `tz`.
+fn localized_in_text(text: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
+    let [named, cjk] = &*LOCALIZED_DATE;
+    let from_named = named.captures_iter(text).find_map(|c| {
+        let name = c[2].to_lowercase();
+        let month = LOCAL_MONTHS.iter().find(|(n, _)| *n == name)?.1;
+        NaiveDate::from_ymd_opt(c[3].parse().ok()?, month, c[1].parse().ok()?)
+    });
+    let date = from_named.or_else(|| {
+        cjk.captures_iter(text).find_map(|c| {
+            NaiveDate::from_ymd_opt(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?)
+        })
+    })?;
+    local(date.and_hms_opt(0, 0, 0)?, tz)
 }
 
 static DATE_IN_PATH: std::sync::LazyLock<[regex::Regex; 3]> = std::sync::LazyLock::new(|| {
@@ -493,6 +668,27 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn dates_written_in_other_languages() {
+        let now = utc("2026-03-10T12:00:00Z");
+        let day = |text: &str| find_in_text(text, Tz::UTC, now).map(|d| d.date_naive().to_string());
+        for (text, want) in [
+            ("Veröffentlicht am 12. Juni 2019 um 10:00", "2019-06-12"),
+            ("Publié le 3 février 2020", "2020-02-03"),
+            ("Publicado el 21 de septiembre de 2018", "2018-09-21"),
+            ("Atualizado em 5 de março de 2017", "2017-03-05"),
+            ("Pubblicato il 30 giugno 2021", "2021-06-30"),
+            ("Geplaatst op 14 mei 2016", "2016-05-14"),
+            ("Опубликовано 7 октября 2019 г.", "2019-10-07"),
+            ("Dodano 2 września 2020", "2020-09-02"),
+            ("Yayınlanma: 19 Haziran 2018", "2018-06-19"),
+            ("发布时间：2019年6月12日 08:30", "2019-06-12"),
+            ("le 1er avril", "none"),
+        ] {
+            assert_eq!(day(text).as_deref().unwrap_or("none"), want, "{text}");
+        }
     }
 
     /// Real-world date strings, each with the UTC instant it means.
