@@ -557,14 +557,18 @@ fn author(
             return Some(found(name, from));
         }
     }
-    // "By Jo Writer" as a line of its own.
+    // "By Jo Writer" (or "Von", "Par", "Por"...) as a line of its own.
     let lines = sel("p, span, div, small, address");
     root.select(&lines)
         .find_map(|e| {
             let text = element_text(e);
-            let rest = text
-                .strip_prefix("By ")
-                .or_else(|| text.strip_prefix("by "))?;
+            let rest = after_by_label(&text)?;
+            // Short labels that are also common words ("di", "par", "por",
+            // "av", "door") only count where the page marks a byline.
+            let label = &text[..text.len() - rest.len()];
+            if AMBIGUOUS_BY.contains(&label.to_lowercase().as_str()) {
+                return None;
+            }
             let name = person_name(rest)?;
             (name.split_whitespace().count() <= 5
                 && name.chars().next().is_some_and(char::is_uppercase))
@@ -588,11 +592,20 @@ fn person_name(text: &str) -> Option<String> {
         // A byline that starts with a date names no one.
         name.truncate(m.start());
     }
-    let name = name
+    let mut name = name
         .trim()
         .trim_end_matches(['-', '·', '|', ',', '–', '—', ':'])
         .trim()
         .to_owned();
+    // The word that led to a date cut off after the name ("Jo Writer on",
+    // "Ana Ruiz am").
+    for joint in [" on", " at", " am", " um", " le", " el", " il", " den"] {
+        if name.to_lowercase().ends_with(joint) {
+            name.truncate(name.len() - joint.len());
+            let kept = name.trim_end_matches([',', '·', '-', '|']).trim_end().len();
+            name.truncate(kept);
+        }
+    }
     let lower = name.to_lowercase();
     let label = matches!(
         lower.as_str(),
@@ -606,6 +619,15 @@ fn person_name(text: &str) -> Option<String> {
             | "administrator"
             | "editor"
             | "staff"
+            | "von"
+            | "par"
+            | "por"
+            | "di"
+            | "door"
+            | "av"
+            | "autor"
+            | "auteur"
+            | "автор"
     );
     let handle = name.split_whitespace().count() == 1 && !name.chars().any(char::is_uppercase);
     let bad = label
@@ -622,32 +644,73 @@ fn person_name(text: &str) -> Option<String> {
 
 /// Where a date starts inside a byline ("Ana Ruiz December 2", "Ana · Dec 20").
 static DATE_START: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(
-        r"(?i)\b(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|\b\d{4}-\d{2}-\d{2}|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}",
-    )
+    // Also "31. Oktober", "7 juin": a day before another language's month.
+    let local = date::LOCAL_MONTHS
+        .iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join("|");
+    regex::Regex::new(&format!(
+        r"(?i)\b(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|\b\d{{1,2}}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|\b\d{{1,2}}\.?\s+(?:{local})\b|\b\d{{4}}-\d{{2}}-\d{{2}}|\b\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}",
+    ))
     .expect("static regex")
 });
 
-/// "By Jo Writer" → "Jo Writer"; also "Written by", "Author:", "Posted by".
+/// Byline labels, lowercase, longest first where one starts another: in
+/// English and as other languages write them ("Von", "Par", "Por", "Di",
+/// "Door", "Av", "Автор").
+const BY_LABELS: [&str; 30] = [
+    "written by ",
+    "posted by: ",
+    "posted by ",
+    "text by ",
+    "author: ",
+    "authors: ",
+    "by: ",
+    "by ",
+    "geschrieben von ",
+    "verfasst von ",
+    "autor: ",
+    "autorin: ",
+    "von ",
+    "publié par ",
+    "écrit par ",
+    "auteur : ",
+    "auteur: ",
+    "par ",
+    "escrito por ",
+    "publicado por ",
+    "por ",
+    "scritto da ",
+    "pubblicato da ",
+    "di ",
+    "door ",
+    "av ",
+    "автор: ",
+    "автор ",
+    "yazar: ",
+    "yazan: ",
+];
+
+/// Labels of [`BY_LABELS`] that are also everyday words.
+const AMBIGUOUS_BY: [&str; 5] = ["di ", "par ", "por ", "av ", "door "];
+
+/// What follows a byline label at the start of `text`, if one is there.
+fn after_by_label(text: &str) -> Option<&str> {
+    let lower = text.to_lowercase();
+    BY_LABELS.iter().find_map(|label| {
+        lower
+            .starts_with(label)
+            .then(|| text.get(label.len()..))
+            .flatten()
+    })
+}
+
+/// "By Jo Writer" → "Jo Writer"; also "Written by", "Author:", "Posted by",
+/// and the same labels in other languages (see [`BY_LABELS`]).
 fn without_by(text: &str) -> String {
     let t = text.trim();
-    let lower = t.to_lowercase();
-    let mut rest = t;
-    for label in [
-        "written by ",
-        "posted by: ",
-        "posted by ",
-        "text by ",
-        "author: ",
-        "authors: ",
-        "by: ",
-        "by ",
-    ] {
-        if lower.starts_with(label) {
-            rest = &t[label.len()..];
-            break;
-        }
-    }
+    let rest = after_by_label(t).unwrap_or(t);
     let rest = rest.split(['|', '\n']).next().unwrap_or(rest);
     sanitize::collapse_whitespace(rest)
 }

@@ -370,3 +370,35 @@ fn a_page_with_only_a_caption_has_no_body() {
     );
     assert!(e.body.is_none());
 }
+
+#[test]
+fn bylines_in_other_languages() {
+    let with_byline = |byline: &str| {
+        page(
+            "https://quay.example/artikel",
+            &format!(
+                "<html><head><title>Hafenmauer repariert</title></head><body><article><h1>Hafenmauer repariert</h1>{byline}{BODY}</article></body></html>"
+            ),
+        )
+        .author
+        .map(|a| a.value)
+    };
+    assert_eq!(
+        with_byline("<p>Von Hanna Berger</p>").as_deref(),
+        Some("Hanna Berger")
+    );
+    assert_eq!(
+        with_byline(r#"<div class="byline">Par Louise Martin, le 3 mars 2020</div>"#).as_deref(),
+        Some("Louise Martin")
+    );
+    assert_eq!(
+        with_byline(r#"<span class="author">von Jonas Keller · 31. Oktober 2023</span>"#)
+            .as_deref(),
+        Some("Jonas Keller")
+    );
+    // A sentence that starts with a word a byline label also is.
+    assert_eq!(
+        with_byline("<p>Di solito il traghetto parte alle otto.</p>"),
+        None
+    );
+}

@@ -104,7 +104,7 @@ pub fn find_in_text_local(text: &str, tz: Tz, now: DateTime<Utc>) -> Option<Date
 /// Month names as other languages write a date in running text, with
 /// their month numbers: German, French, Spanish, Portuguese, Italian,
 /// Dutch, and the genitive forms Russian and Polish use after a day.
-const LOCAL_MONTHS: &[(&str, u32)] = &[
+pub(crate) const LOCAL_MONTHS: &[(&str, u32)] = &[
     ("januar", 1),
     ("jänner", 1),
     ("februar", 2),
