@@ -309,13 +309,22 @@ fn title(
         return Some(found(v, format!("selector {}", s.source)));
     }
     let clean = |t: &str| without_site_name(&sanitize::plain_text(t), site_name);
-    ld.headline
+    let declared = ld
+        .headline
         .as_deref()
         .map(|t| found(clean(t), "json-ld"))
         .or_else(|| {
             meta(metas, &["og:title", "twitter:title"])
                 .map(|(k, v)| found(clean(v), format!("meta:{k}")))
-        })
+        });
+    // The headline the page shows, where the declared one is a variant of
+    // it (an SEO title, the site name kept): readers see the shown one.
+    if let Some(d) = &declared
+        && let Some(shown) = shown_headline(doc, &d.value)
+    {
+        return Some(found(shown, "h1"));
+    }
+    declared
         .or_else(|| {
             doc.select(&sel("h1"))
                 .next()
@@ -327,6 +336,31 @@ fn title(
                 .map(|t| found(clean(&element_text(t)), "title"))
         })
         .filter(|t| !t.value.is_empty())
+}
+
+/// The page's one `<h1>`, when it shares most of its words with the
+/// declared title without being the same: the same story, retitled for
+/// search engines or with the site's name. `None` for a page with no
+/// `<h1>`, several, or one that names something else (a logo, a section).
+fn shown_headline(doc: &Html, declared: &str) -> Option<String> {
+    let h1_selector = sel("h1");
+    let mut h1s = doc.select(&h1_selector);
+    let h1 = element_text(h1s.next()?);
+    if h1s.next().is_some() || h1.is_empty() || h1.len() > 300 || h1 == declared {
+        return None;
+    }
+    let words = |t: &str| -> std::collections::HashSet<String> {
+        t.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (shown, said) = (words(&h1), words(declared));
+    if shown.len() < 2 {
+        return None;
+    }
+    let shared = shown.intersection(&said).count();
+    (shared * 2 >= shown.len().max(said.len())).then_some(h1)
 }
 
 /// "Headline | Site", "Headline - Site", "Site: Headline" without the site.

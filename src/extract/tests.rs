@@ -402,3 +402,27 @@ fn bylines_in_other_languages() {
         None
     );
 }
+
+#[test]
+fn the_shown_headline_beats_a_retitled_declared_one() {
+    let with = |h1: &str| {
+        page(
+            "https://quay.example/news/ferry",
+            &format!(
+                r#"<html><head><meta property="og:title" content="Island Ferry 2026: Winter Service Kept After Petition (Full Timetable)"></head><body><article>{h1}{BODY}</article></body></html>"#
+            ),
+        )
+        .title
+        .map(|t| (t.value, t.from))
+    };
+    assert_eq!(
+        with("<h1>Winter ferry service kept after petition</h1>"),
+        Some((
+            "Winter ferry service kept after petition".to_owned(),
+            "h1".to_owned()
+        ))
+    );
+    // An h1 that names something else (the site) leaves the declared title.
+    let logo = with("<h1>Quay News</h1>").unwrap();
+    assert_eq!(logo.1, "meta:og:title");
+}
