@@ -413,7 +413,7 @@ fn published(
     {
         return Some((found(d, "json-ld"), DateSource::JsonLd));
     }
-    const META_DATES: [&str; 16] = [
+    const META_DATES: [&str; 21] = [
         "article:published_time",
         "og:article:published_time",
         "og:published_time",
@@ -430,6 +430,11 @@ fn published(
         "pubdate",
         "publishdate",
         "publish-date",
+        "dc.date.created",
+        "citation_publication_date",
+        "citation_date",
+        "date",
+        "release_date",
     ];
     if let Some((k, d)) = META_DATES
         .iter()
@@ -462,6 +467,16 @@ fn published(
             .and_then(|v| date::parse_local(v, tz))
     }) {
         return Some((found(d, "time[datetime]"), DateSource::TimeElement));
+    }
+    // Older markup: the machine date in a `title` attribute
+    // (`<abbr class="published" title="2019-06-12T10:00">`).
+    let titled = sel("abbr[title], .published[title], .date[title], .updated[title]");
+    if let Some(d) = doc.select(&titled).find_map(|e| {
+        e.value()
+            .attr("title")
+            .and_then(|v| date::parse_local(v, tz))
+    }) {
+        return Some((found(d, "title attribute"), DateSource::Meta));
     }
     if let Some(d) = date_in_marked_element(doc, tz, now) {
         return Some((found(d, "an element marked as a date"), DateSource::Text));

@@ -426,3 +426,28 @@ fn the_shown_headline_beats_a_retitled_declared_one() {
     let logo = with("<h1>Quay News</h1>").unwrap();
     assert_eq!(logo.1, "meta:og:title");
 }
+
+#[test]
+fn older_date_markup_in_meta_and_title_attributes() {
+    let dated = |head: &str, body: &str| {
+        page(
+            "https://quay.example/old/page",
+            &format!(
+                "<html><head><title>Old page</title>{head}</head><body>{body}{BODY}</body></html>"
+            ),
+        )
+        .published
+        .map(|(d, _)| (d.value.with_timezone(&Utc).date_naive().to_string(), d.from))
+    };
+    assert_eq!(
+        dated(r#"<meta name="date" content="2018-04-02">"#, ""),
+        Some(("2018-04-02".to_owned(), "meta:date".to_owned()))
+    );
+    assert_eq!(
+        dated(
+            "",
+            r#"<abbr class="published" title="2017-11-05T09:30:00Z">5 Nov</abbr>"#
+        ),
+        Some(("2017-11-05".to_owned(), "title attribute".to_owned()))
+    );
+}
