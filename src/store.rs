@@ -9,6 +9,7 @@
 //! matches an item another source already brought is the same article: it is
 //! attached to that item as a second attribution, not stored twice.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -679,6 +680,14 @@ impl Store {
                 .map_err(query("marking outputs stale"))?;
             let mut stats = RecordStats::default();
             let revision = next_revision(tx)?;
+            // A source read for the first time has no entries to look up:
+            // only keys repeated within this batch can be found (1.5% of a
+            // cold run was spent looking for the others).
+            let had_entries: bool = tx
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM item_sources WHERE source = ?1)")
+                .and_then(|mut s| s.query_row([&source.name], |r| r.get(0)))
+                .map_err(query("looking up entries"))?;
+            let mut first_keys = (!had_entries).then(HashSet::new);
             for (index, article) in articles.iter().enumerate() {
                 let digest = digests.get(index).and_then(Option::as_deref);
                 upsert(
@@ -687,7 +696,7 @@ impl Store {
                     meta.site_link.as_ref(),
                     (article, digest),
                     (now, revision),
-                    &mut stats,
+                    (&mut stats, first_keys.as_mut()),
                 )?;
             }
             for key in unchanged {
@@ -1176,21 +1185,25 @@ fn upsert(
     site: Option<&Url>,
     (a, digest): (&Article, Option<&str>),
     (now, revision): (DateTime<Utc>, i64),
-    stats: &mut RecordStats,
+    (stats, first_keys): (&mut RecordStats, Option<&mut HashSet<String>>),
 ) -> Result<(), StoreError> {
     let key = a.source_key();
+    let new_key = first_keys.is_some_and(|keys| keys.insert(key.clone()));
     let link = a.link_str();
     let authors = json_list(&a.authors);
     let categories = json_list(&a.categories);
     let enclosures = (!a.enclosures.is_empty())
         .then(|| serde_json::to_string(&a.enclosures).unwrap_or_default());
-    let existing: Option<i64> = tx
-        .prepare_cached("SELECT item_id FROM item_sources WHERE source = ?1 AND key = ?2")
-        .and_then(|mut s| {
-            s.query_row(params![source.name, key], |r| r.get(0))
-                .optional()
-        })
-        .map_err(query("looking up entry"))?;
+    let existing: Option<i64> = if new_key {
+        None
+    } else {
+        tx.prepare_cached("SELECT item_id FROM item_sources WHERE source = ?1 AND key = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![source.name, key], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(query("looking up entry"))?
+    };
     if let Some(item_id) = existing {
         tx.prepare_cached(
             "UPDATE item_sources SET last_seen = ?3, link = ?4, digest = ?5 WHERE source = ?1 AND key = ?2",
@@ -1631,6 +1644,23 @@ mod tests {
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].published(), from_ts(1_000_000));
         assert_eq!(items[0].article.date_source, DateSource::FirstSeen);
+    }
+
+    #[test]
+    fn a_key_repeated_in_a_first_batch_is_one_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let s = source("a");
+        let first = article("First version", "https://a.example/1", Some(100));
+        let again = article("Second version", "https://a.example/1", Some(100));
+        let stats = record(&mut store, &s, &[first, again], 1000);
+        assert_eq!(stats.new, 1);
+        let items = all(&store, &["a"]);
+        assert_eq!(items.len(), 1);
+        assert_eq!(
+            items[0].article.title, "Second version",
+            "the later one wins"
+        );
     }
 
     #[test]
