@@ -157,8 +157,68 @@ fn sel(css: &str) -> Selector {
 }
 
 /// Text of an element with block boundaries kept as spaces.
+/// An element's text with a space between every two text nodes: for
+/// short fields (a byline, a date line, a headline), whose parts sites
+/// often set apart with CSS alone (`<span>By</span><span>Jo</span>`).
 fn element_text(el: ElementRef<'_>) -> String {
     sanitize::collapse_whitespace(&el.text().collect::<Vec<_>>().join(" "))
+}
+
+/// An element's text as it reads in running prose: text nodes joined as
+/// written, since inline markup adds no space (`m<sup>2</sup>` is `m2`,
+/// and a linked name keeps the comma after it), and a space wherever
+/// anything else (a block, a line break, a cell) separates two runs.
+fn flowing_text(el: ElementRef<'_>) -> String {
+    use ego_tree::iter::Edge;
+    use scraper::Node;
+    let mut text = String::new();
+    for edge in el.traverse() {
+        let (Edge::Open(node) | Edge::Close(node)) = edge;
+        match node.value() {
+            Node::Text(t) if matches!(edge, Edge::Open(_)) => text.push_str(t),
+            Node::Element(e) if !is_inline(e.name()) => text.push(' '),
+            _ => {}
+        }
+    }
+    sanitize::collapse_whitespace(&text)
+}
+
+/// Phrasing elements: their text runs on into the text around them.
+fn is_inline(name: &str) -> bool {
+    matches!(
+        name,
+        "a" | "abbr"
+            | "b"
+            | "bdi"
+            | "bdo"
+            | "big"
+            | "cite"
+            | "code"
+            | "data"
+            | "del"
+            | "dfn"
+            | "em"
+            | "font"
+            | "i"
+            | "ins"
+            | "kbd"
+            | "label"
+            | "mark"
+            | "nobr"
+            | "q"
+            | "s"
+            | "samp"
+            | "small"
+            | "span"
+            | "strike"
+            | "strong"
+            | "sub"
+            | "sup"
+            | "time"
+            | "tt"
+            | "u"
+            | "var"
+    )
 }
 
 /// Every `<meta>` value by its lowercased name, property or itemprop.
@@ -896,6 +956,9 @@ fn fallback_body(doc: &Html, ld_body: Option<&str>) -> Option<Found<String>> {
     }
 }
 
+/// Longest block, in words, that [`without_repeats`] removes.
+const REPEAT_MAX_WORDS: usize = 150;
+
 /// The body without blocks that only repeat a field extracted on its own
 /// (the headline, the standfirst, the credit, a date line), so readers do
 /// not see them twice.
@@ -907,7 +970,11 @@ fn without_repeats(body: &str, fields: &[&str]) -> String {
         .filter(|e| {
             let text = element_text(*e);
             let is_date_line = text.len() <= 60 && date::parse(&text, Tz::UTC).is_some();
+            // A repeated headline or standfirst is short; a block as long
+            // as a whole article (a page whose description is its full
+            // text) is the body itself.
             !text.is_empty()
+                && text.split_whitespace().count() <= REPEAT_MAX_WORDS
                 && (is_date_line
                     || fields.iter().any(|f| {
                         let f = sanitize::collapse_whitespace(f);
@@ -968,11 +1035,11 @@ pub fn body_text(html: &str) -> String {
                 .filter_map(ElementRef::wrap)
                 .any(|a| blocks.matches(&a))
         })
-        .map(element_text)
+        .map(flowing_text)
         .filter(|t| !t.is_empty())
         .collect();
     if lines.is_empty() {
-        lines.push(element_text(fragment.root_element()));
+        lines.push(flowing_text(fragment.root_element()));
     }
     lines.join("\n")
 }

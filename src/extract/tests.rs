@@ -451,3 +451,33 @@ fn older_date_markup_in_meta_and_title_attributes() {
         Some(("2017-11-05".to_owned(), "title attribute".to_owned()))
     );
 }
+
+#[test]
+fn body_text_runs_inline_markup_on_and_breaks_at_blocks() {
+    let text = body_text(
+        "<p>The hall is 120 m<sup>2</sup>, says <a href=\"/p\">Ada Quill</a>, its (<em>new</em>) keeper.</p>\
+<p>Second<br>line</p><ul><li>one</li><li>two</li></ul>",
+    );
+    assert_eq!(
+        text,
+        "The hall is 120 m2, says Ada Quill, its (new) keeper.\nSecond line\none\ntwo"
+    );
+}
+
+#[test]
+fn a_description_that_is_the_whole_text_leaves_the_body_alone() {
+    let words: Vec<String> = (0..200).map(|i| format!("word{i}")).collect();
+    let long = words.join(" ");
+    let e = page(
+        "https://blog.example.org/long",
+        &format!(
+            r#"<html><head><title>All of it</title><meta name="description" content="{long}"></head>
+<body><article><h1>All of it</h1><div class="post"><p>{long}</p></div></article></body></html>"#
+        ),
+    );
+    let body = body_text(&e.body.expect("a body").value);
+    assert!(
+        body.contains("word0 word1") && body.contains("word199"),
+        "{body}"
+    );
+}
