@@ -169,18 +169,29 @@ fn element_text(el: ElementRef<'_>) -> String {
 /// and a linked name keeps the comma after it), and a space wherever
 /// anything else (a block, a line break, a cell) separates two runs.
 fn flowing_text(el: ElementRef<'_>) -> String {
+    flowing_text_within(el, usize::MAX).unwrap_or_default()
+}
+
+/// [`flowing_text`], or `None` as soon as the raw text passes `limit`
+/// bytes: a check meant for short blocks need not read a long one whole.
+fn flowing_text_within(el: ElementRef<'_>, limit: usize) -> Option<String> {
     use ego_tree::iter::Edge;
     use scraper::Node;
     let mut text = String::new();
     for edge in el.traverse() {
         let (Edge::Open(node) | Edge::Close(node)) = edge;
         match node.value() {
-            Node::Text(t) if matches!(edge, Edge::Open(_)) => text.push_str(t),
+            Node::Text(t) if matches!(edge, Edge::Open(_)) => {
+                text.push_str(t);
+                if text.len() > limit {
+                    return None;
+                }
+            }
             Node::Element(e) if !is_inline(e.name()) => text.push(' '),
             _ => {}
         }
     }
-    sanitize::collapse_whitespace(&text)
+    Some(sanitize::collapse_whitespace(&text))
 }
 
 /// Phrasing elements: their text runs on into the text around them.
@@ -956,6 +967,27 @@ fn fallback_body(doc: &Html, ld_body: Option<&str>) -> Option<Found<String>> {
     }
 }
 
+/// A short block that is mostly links: "Read also: <a>another story</a>",
+/// a share bar, a list of related headlines. Prose with links in it keeps
+/// most of its letters outside them.
+fn is_link_block(e: ElementRef<'_>) -> bool {
+    let letters = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).count();
+    let Some(text) = flowing_text_within(e, LINK_BLOCK_MAX_BYTES) else {
+        return false;
+    };
+    let total = letters(&text);
+    if total == 0 || text.split_whitespace().count() > LINK_BLOCK_MAX_WORDS {
+        return false;
+    }
+    let linked: usize = e.select(&sel("a")).map(|a| letters(&flowing_text(a))).sum();
+    linked * 10 >= total * 7
+}
+
+/// Longest block, in words, that [`is_link_block`] may drop.
+const LINK_BLOCK_MAX_WORDS: usize = 40;
+/// The same bound in bytes of raw text, read before counting words.
+const LINK_BLOCK_MAX_BYTES: usize = 2000;
+
 /// Longest block, in words, that [`without_repeats`] removes.
 const REPEAT_MAX_WORDS: usize = 150;
 
@@ -982,6 +1014,12 @@ fn without_repeats(body: &str, fields: &[&str]) -> String {
                     }))
         })
         .map(|e| e.id())
+        .chain(
+            fragment
+                .select(&sel("p, div, nav, aside"))
+                .filter(|e| is_link_block(*e))
+                .map(|e| e.id()),
+        )
         .collect();
     if doomed.is_empty() {
         return body.to_owned();

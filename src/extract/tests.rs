@@ -481,3 +481,20 @@ fn a_description_that_is_the_whole_text_leaves_the_body_alone() {
         "{body}"
     );
 }
+
+#[test]
+fn a_read_also_line_leaves_the_body_and_prose_with_links_stays() {
+    let e = page(
+        "https://news.example.org/harbour",
+        &format!(
+            r#"<html><head><title>Harbour dredged</title></head><body><article><h1>Harbour dredged</h1>
+<p>The dredger worked through the night, and <a href="/tides">the tide tables</a> were changed for the week.</p>
+{BODY}
+<p>Read also: <a href="/other">Lighthouse keeper retires after forty years on the rock</a></p>
+</article></body></html>"#
+        ),
+    );
+    let body = body_text(&e.body.expect("a body").value);
+    assert!(body.contains("and the tide tables were changed"), "{body}");
+    assert!(!body.contains("Lighthouse keeper"), "{body}");
+}
