@@ -13,7 +13,7 @@
 mod jsonld;
 pub mod text;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, Timelike, Utc};
 use chrono_tz::Tz;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
@@ -285,7 +285,8 @@ pub fn html(
     let site_name = meta(&metas, &["og:site_name", "application-name"]).map(|(_, v)| v.to_owned());
 
     let title = title(&doc, root, selectors, &ld, &metas, site_name.as_deref());
-    let published = published(&doc, root, selectors, &ld, &metas, url, tz, now);
+    let published = published(&doc, root, selectors, &ld, &metas, url, tz, now)
+        .map(|(d, source)| (on_url_day(d, url, tz), source));
     let author = author(&doc, root, selectors, &ld, &metas);
     let credit = selectors
         .credit
@@ -453,6 +454,36 @@ fn without_site_name(title: &str, site_name: Option<&str>) -> String {
         }
     }
     title.to_owned()
+}
+
+/// A timestamp given in UTC whose day is one off the day in the page's
+/// address (`/2020/02/17/…` published `2020-02-18T02:18:11Z`) was written
+/// on the address's day in the publisher's zone: it is shown in the
+/// nearest whole-hour offset that puts it on that day. The instant stays
+/// the same; only the calendar day a reader sees changes. (Tried on the
+/// open sets: a day from any other offset, or a UTC midnight guessed from
+/// a `22:00:00Z`, moved as many dates away from the truth as towards it.)
+fn on_url_day(d: Found<DateTime<FixedOffset>>, url: &Url, tz: Tz) -> Found<DateTime<FixedOffset>> {
+    const DAY: i32 = 24 * 3600;
+    if d.value.offset().local_minus_utc() != 0 {
+        return d;
+    }
+    let Some(day) = date::from_url_path_local(url.path(), tz).map(|u| u.date_naive()) else {
+        return d;
+    };
+    let seconds = i32::try_from(d.value.time().num_seconds_from_midnight()).unwrap_or(0);
+    let hours = match (day - d.value.date_naive()).num_days() {
+        1 => (DAY - seconds + 3599) / 3600,
+        -1 => -(seconds / 3600 + 1),
+        _ => return d,
+    };
+    match FixedOffset::east_opt(hours * 3600).filter(|_| (-12..=14).contains(&hours)) {
+        Some(offset) => Found {
+            value: d.value.with_timezone(&offset),
+            from: format!("{} (on the address's day)", d.from),
+        },
+        None => d,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -498,3 +498,42 @@ fn a_read_also_line_leaves_the_body_and_prose_with_links_stays() {
     assert!(body.contains("and the tide tables were changed"), "{body}");
     assert!(!body.contains("Lighthouse keeper"), "{body}");
 }
+
+#[test]
+fn a_utc_timestamp_a_day_off_the_address_shows_the_address_day() {
+    let head = |published: &str| {
+        format!(
+            r#"<html><head><title>Night market opens</title>
+<meta property="article:published_time" content="{published}"></head>
+<body><article><h1>Night market opens</h1>{BODY}</article></body></html>"#
+        )
+    };
+    let late = page(
+        "https://news.example.org/2026/02/17/night-market/",
+        &head("2026-02-18T02:18:11Z"),
+    );
+    let (d, _) = late.published.expect("a date");
+    assert_eq!(d.value.to_rfc3339(), "2026-02-17T23:18:11-03:00");
+    let early = page(
+        "https://news.example.org/2026/01/01/night-market/",
+        &head("2025-12-31T23:11:59Z"),
+    );
+    let (d, _) = early.published.expect("a date");
+    assert_eq!(d.value.to_rfc3339(), "2026-01-01T00:11:59+01:00");
+    // Same day, or a page that gave its own offset: left as written.
+    for (url, published, shown) in [
+        (
+            "https://news.example.org/2026/02/18/night-market/",
+            "2026-02-18T02:18:11Z",
+            "2026-02-18T02:18:11+00:00",
+        ),
+        (
+            "https://news.example.org/2026/02/17/night-market/",
+            "2026-02-18T02:18:11+02:00",
+            "2026-02-18T02:18:11+02:00",
+        ),
+    ] {
+        let (d, _) = page(url, &head(published)).published.expect("a date");
+        assert_eq!(d.value.to_rfc3339(), shown);
+    }
+}
