@@ -652,7 +652,7 @@ fn slashed_date(token: &str) -> Option<(i32, u32, u32)> {
     }
     if parts[2].len() == 4 {
         let (a, b) = (n[0], n[1]);
-        if sep == '.' || a > 12 {
+        if sep == '.' || a > 12 || a == b {
             return Some((n[2] as i32, b, a));
         }
         if b > 12 {
@@ -668,6 +668,16 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn slashed_dates_are_read_only_when_unambiguous() {
+        assert_eq!(slashed_date("25/03/2019"), Some((2019, 3, 25)));
+        assert_eq!(slashed_date("03/25/2019"), Some((2019, 3, 25)));
+        assert_eq!(slashed_date("08/08/2017"), Some((2017, 8, 8)));
+        assert_eq!(slashed_date("25.03.2019"), Some((2019, 3, 25)));
+        assert_eq!(slashed_date("2019/03/04"), Some((2019, 3, 4)));
+        assert_eq!(slashed_date("03/04/2019"), None, "March 4 or 3 April");
     }
 
     #[test]
