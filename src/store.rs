@@ -681,8 +681,8 @@ impl Store {
             let mut stats = RecordStats::default();
             let revision = next_revision(tx)?;
             // A source read for the first time has no entries to look up:
-            // only keys repeated within this batch can be found (1.5% of a
-            // cold run was spent looking for the others).
+            // only keys repeated within this batch can be found, so the
+            // others skip a lookup that cannot find anything.
             let had_entries: bool = tx
                 .prepare_cached("SELECT EXISTS(SELECT 1 FROM item_sources WHERE source = ?1)")
                 .and_then(|mut s| s.query_row([&source.name], |r| r.get(0)))

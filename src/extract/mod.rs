@@ -156,7 +156,6 @@ fn sel(css: &str) -> Selector {
     Selector::parse(css).expect("static selector")
 }
 
-/// Text of an element with block boundaries kept as spaces.
 /// An element's text with a space between every two text nodes: for
 /// short fields (a byline, a date line, a headline), whose parts sites
 /// often set apart with CSS alone (`<span>By</span><span>Jo</span>`).
