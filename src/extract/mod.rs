@@ -894,7 +894,14 @@ fn standfirst(doc: &Html) -> Option<Found<String>> {
 /// The main content by readability scoring.
 /// The body by readability scoring, with its word count.
 fn readable_body(page: &str, url: &Url) -> Option<(Found<String>, usize)> {
-    let mut readability = dom_smoothie::Readability::new(page, Some(url.as_str()), None).ok()?;
+    // Classes and ids stay on, for `without_repeats` to tell furniture
+    // (share bars, newsletter boxes) from text; publishing drops them.
+    let config = dom_smoothie::Config {
+        keep_classes: true,
+        ..dom_smoothie::Config::default()
+    };
+    let mut readability =
+        dom_smoothie::Readability::new(page, Some(url.as_str()), Some(config)).ok()?;
     let article = readability.parse().ok()?;
     let content = article.content.to_string();
     let words = article.text_content.split_whitespace().count();
@@ -1013,6 +1020,61 @@ fn is_link_block(e: ElementRef<'_>) -> bool {
     linked * 10 >= total * 7
 }
 
+/// Words in a class or id that name page furniture rather than text.
+const FURNITURE_WORDS: [&str; 20] = [
+    "share",
+    "sharing",
+    "social",
+    "newsletter",
+    "related",
+    "subscribe",
+    "subscription",
+    "signup",
+    "comments",
+    "comment",
+    "breadcrumb",
+    "breadcrumbs",
+    "tags",
+    "promo",
+    "ads",
+    "advert",
+    "advertisement",
+    "sponsored",
+    "paywall",
+    "recommended",
+];
+
+/// Elements of the body whose class names them furniture (`share-bar`,
+/// `newsletter-box`, `related_posts`), compared word by word so that
+/// `shared-content` or `tagline` are not. Ids are not read (sites derive
+/// them from headings: `h-what-is-social-shopping`), nor code (a
+/// highlighter's `hljs-comment`). Never an element holding a third or
+/// more of the body's text: that is the text, whatever its name.
+fn furniture_in(fragment: &Html) -> Vec<ego_tree::NodeId> {
+    let total = fragment.root_element().text().map(str::len).sum::<usize>();
+    let named = |value: Option<&str>| {
+        value.is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| FURNITURE_WORDS.contains(&w))
+        })
+    };
+    let code = sel("pre, code");
+    fragment
+        .select(&sel("[class]"))
+        .filter(|e| named(e.value().attr("class")))
+        .filter(|e| {
+            !code.matches(e)
+                && !e
+                    .ancestors()
+                    .filter_map(ElementRef::wrap)
+                    .any(|a| code.matches(&a))
+        })
+        .filter(|e| e.text().map(str::len).sum::<usize>() * 3 < total)
+        .map(|e| e.id())
+        .collect()
+}
+
 /// Longest block, in words, that [`is_link_block`] may drop.
 const LINK_BLOCK_MAX_WORDS: usize = 40;
 /// The same bound in bytes of raw text, read before counting words.
@@ -1050,6 +1112,7 @@ fn without_repeats(body: &str, fields: &[&str]) -> String {
                 .filter(|e| is_link_block(*e))
                 .map(|e| e.id()),
         )
+        .chain(furniture_in(&fragment))
         .collect();
     if doomed.is_empty() {
         return body.to_owned();

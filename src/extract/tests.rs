@@ -537,3 +537,30 @@ fn a_utc_timestamp_a_day_off_the_address_shows_the_address_day() {
         assert_eq!(d.value.to_rfc3339(), shown);
     }
 }
+
+#[test]
+fn furniture_named_by_its_class_leaves_the_body() {
+    // Long enough for readability scoring to pick the text's container.
+    let more = (1..=8)
+        .map(|i| {
+            format!(
+                "<p>Firing number {i} of the old kiln took most of a day and a night, with the potters taking turns to feed it wood and watch the colour of the flame.</p>"
+            )
+        })
+        .collect::<Vec<_>>()
+        .concat();
+    let e = page(
+        "https://news.example.org/kiln",
+        &format!(
+            r#"<html><head><title>Kiln relit</title></head><body><article><h1>Kiln relit</h1>
+<div class="shared-content">{BODY}{more}
+<p>To start it, run <code class="language-sh"><span class="hljs-comment">kiln --start</span></code> at dawn.</p></div>
+<div class="newsletter-box"><p>Sign up to get every story from the island, the harbour and the hills in your inbox, each Friday, with the tide tables.</p><p>We send one letter a week, and you can leave at any time, with one click, from any letter.</p></div>
+</article></body></html>"#
+        ),
+    );
+    let body = body_text(&e.body.expect("a body").value);
+    assert!(body.contains("keep the ferry running"), "{body}");
+    assert!(body.contains("kiln --start"), "{body}");
+    assert!(!body.contains("Sign up"), "{body}");
+}
