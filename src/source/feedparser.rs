@@ -100,9 +100,9 @@ pub fn adapt(
         .entries
         .into_iter()
         .enumerate()
-        .map(|(i, e)| {
+        .map(|(i, mut e)| {
             let hint = if lined_up { hints.get(i) } else { None };
-            entry(&e, hint, fallback_base.as_ref(), &feed_authors, source)
+            entry(&mut e, hint, fallback_base.as_ref(), &feed_authors, source)
         })
         .collect();
     (meta, entries)
@@ -137,8 +137,9 @@ fn looks_like_markup(text: &str) -> bool {
     MARKUP.is_match(text)
 }
 
+/// `e` is the parser's entry, consumed: its body is moved out, not copied.
 fn entry(
-    e: &Entry,
+    e: &mut Entry,
     hint: Option<&Hints>,
     fallback_base: Option<&Url>,
     feed_authors: &[Person],
@@ -223,12 +224,12 @@ fn entry(
         });
     let content = e
         .content
-        .iter()
+        .iter_mut()
         .find(|c| c.value.trim() != "")
         .map(|c| {
             let mime = c.content_type.as_deref().unwrap_or("text/html");
             if mime.contains("html") || mime.contains("xml") {
-                c.value.clone()
+                std::mem::take(&mut c.value)
             } else {
                 sanitize::escape_html(&c.value)
             }
