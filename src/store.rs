@@ -1271,13 +1271,17 @@ fn upsert(
                  WHERE i.public_id = ?1 OR (?2 IS NOT NULL AND i.link = ?2)",
             )
             .map_err(query("looking up same article"))?;
-        let mut rows = look
-            .query(params![public_id, link, source.name])
+        let rows = look
+            .query_map(params![public_id, link, source.name], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, bool>(2)?,
+                ))
+            })
             .map_err(query("looking up same article"))?;
-        while let Some(row) = rows.next().map_err(query("looking up same article"))? {
-            let (id, same_id, mine): (i64, bool, bool) =
-                (|| Ok::<_, rusqlite::Error>((row.get(0)?, row.get(1)?, row.get(2)?)))()
-                    .map_err(query("looking up same article"))?;
+        for row in rows {
+            let (id, same_id, mine) = row.map_err(query("looking up same article"))?;
             taken |= same_id;
             if !mine && same.is_none_or(|s| id < s) {
                 same = Some(id);

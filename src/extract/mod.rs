@@ -352,7 +352,7 @@ pub fn html(
         .into_iter()
         .flatten()
         .collect();
-        found(without_repeats(&b.value, &skip), b.from)
+        found(without_repeats_or_furniture(&b.value, &skip), b.from)
     });
 
     Extracted {
@@ -894,7 +894,7 @@ fn standfirst(doc: &Html) -> Option<Found<String>> {
 /// The main content by readability scoring.
 /// The body by readability scoring, with its word count.
 fn readable_body(page: &str, url: &Url) -> Option<(Found<String>, usize)> {
-    // Classes and ids stay on, for `without_repeats` to tell furniture
+    // Classes stay on, for `without_repeats_or_furniture` to tell furniture
     // (share bars, newsletter boxes) from text; publishing drops them.
     let config = dom_smoothie::Config {
         keep_classes: true,
@@ -1007,7 +1007,8 @@ fn fallback_body(doc: &Html, ld_body: Option<&str>) -> Option<Found<String>> {
 /// A short block that is mostly links: "Read also: <a>another story</a>",
 /// a share bar, a list of related headlines. Prose with links in it keeps
 /// most of its letters outside them.
-fn is_link_block(e: ElementRef<'_>) -> bool {
+/// `links` is `sel("a")`, compiled once by the caller for every block.
+fn is_link_block(e: ElementRef<'_>, links: &Selector) -> bool {
     let letters = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).count();
     let Some(text) = flowing_text_within(e, LINK_BLOCK_MAX_BYTES) else {
         return false;
@@ -1016,7 +1017,7 @@ fn is_link_block(e: ElementRef<'_>) -> bool {
     if total == 0 || text.split_whitespace().count() > LINK_BLOCK_MAX_WORDS {
         return false;
     }
-    let linked: usize = e.select(&sel("a")).map(|a| letters(&flowing_text(a))).sum();
+    let linked: usize = e.select(links).map(|a| letters(&flowing_text(a))).sum();
     linked * 10 >= total * 7
 }
 
@@ -1080,14 +1081,17 @@ const LINK_BLOCK_MAX_WORDS: usize = 40;
 /// The same bound in bytes of raw text, read before counting words.
 const LINK_BLOCK_MAX_BYTES: usize = 2000;
 
-/// Longest block, in words, that [`without_repeats`] removes.
+/// Longest repeat, in words, that [`without_repeats_or_furniture`] removes.
 const REPEAT_MAX_WORDS: usize = 150;
 
 /// The body without blocks that only repeat a field extracted on its own
 /// (the headline, the standfirst, the credit, a date line), so readers do
-/// not see them twice.
-fn without_repeats(body: &str, fields: &[&str]) -> String {
+/// not see them twice, and without the furniture readability let through:
+/// link blocks ([`is_link_block`]) and elements named as furniture
+/// ([`furniture_in`]).
+fn without_repeats_or_furniture(body: &str, fields: &[&str]) -> String {
     let mut fragment = Html::parse_fragment(body);
+    let links = sel("a");
     let blocks = sel("p, h1, h2, h3, figcaption, div, span");
     let doomed: Vec<_> = fragment
         .select(&blocks)
@@ -1109,7 +1113,7 @@ fn without_repeats(body: &str, fields: &[&str]) -> String {
         .chain(
             fragment
                 .select(&sel("p, div, nav, aside"))
-                .filter(|e| is_link_block(*e))
+                .filter(|e| is_link_block(*e, &links))
                 .map(|e| e.id()),
         )
         .chain(furniture_in(&fragment))
