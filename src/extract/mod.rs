@@ -744,15 +744,34 @@ fn person_name(text: &str) -> Option<String> {
     }
     let mut name = name
         .trim()
-        .trim_end_matches(['-', '·', '|', ',', '–', '—', ':'])
+        .trim_end_matches(['-', '·', '|', ',', '–', '—', ':', '»', '→'])
         .trim()
         .to_owned();
     // The word that led to a date cut off after the name ("Jo Writer on",
-    // "Ana Ruiz am").
-    for joint in [" on", " at", " am", " um", " le", " el", " il", " den"] {
-        if name.to_lowercase().ends_with(joint) {
-            name.truncate(name.len() - joint.len());
-            let kept = name.trim_end_matches([',', '·', '-', '|']).trim_end().len();
+    // "Ana Ruiz am"), or a label the site put after it ("Ana Ruiz Alle
+    // Artikel", "Ana Ruiz Publiziert").
+    for joint in [
+        " on",
+        " at",
+        " am",
+        " um",
+        " le",
+        " el",
+        " il",
+        " den",
+        " alle artikel",
+        " publiziert",
+        " veröffentlicht",
+        " last updated",
+        " updated",
+    ] {
+        let cut = name.len().saturating_sub(joint.len());
+        if name.is_char_boundary(cut) && name[cut..].to_lowercase() == joint {
+            name.truncate(cut);
+            let kept = name
+                .trim_end_matches([',', '·', '-', '|', '–', '—'])
+                .trim_end()
+                .len();
             name.truncate(kept);
         }
     }
@@ -809,7 +828,12 @@ static DATE_START: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(
 /// Byline labels, lowercase, longest first where one starts another: in
 /// English and as other languages write them ("Von", "Par", "Por", "Di",
 /// "Door", "Av", "Автор").
-const BY_LABELS: [&str; 30] = [
+const BY_LABELS: [&str; 40] = [
+    // Author-archive links that name the writer: "View all posts by Ana".
+    "view all posts by ",
+    "all posts by ",
+    "zeige alle beiträge von ",
+    "alle beiträge von ",
     "written by ",
     "posted by: ",
     "posted by ",
@@ -820,6 +844,10 @@ const BY_LABELS: [&str; 30] = [
     "by ",
     "geschrieben von ",
     "verfasst von ",
+    "veröffentlicht von ",
+    "erstellt von ",
+    "beitrag von ",
+    "vom ",
     "autor: ",
     "autorin: ",
     "von ",
@@ -840,10 +868,12 @@ const BY_LABELS: [&str; 30] = [
     "автор ",
     "yazar: ",
     "yazan: ",
+    "interview: ",
+    "author ",
 ];
 
 /// Labels of [`BY_LABELS`] that are also everyday words.
-const AMBIGUOUS_BY: [&str; 5] = ["di ", "par ", "por ", "av ", "door "];
+const AMBIGUOUS_BY: [&str; 7] = ["di ", "par ", "por ", "av ", "door ", "vom ", "author "];
 
 /// What follows a byline label at the start of `text`, if one is there.
 fn after_by_label(text: &str) -> Option<&str> {

@@ -270,6 +270,20 @@ fn byline_text_becomes_a_name_or_nothing() {
         person_name("Jillian Kubala, MS, RD").as_deref(),
         Some("Jillian Kubala, MS, RD")
     );
+    // Labels sites put around the name: an author archive's link text,
+    // a "published" word after it.
+    for (byline, name) in [
+        ("View all posts by Ana Ruiz", "Ana Ruiz"),
+        ("Zeige alle Beiträge von Ana Ruiz →", "Ana Ruiz"),
+        ("Veröffentlicht von Ana Ruiz", "Ana Ruiz"),
+        ("erstellt von Ana Ruiz — veröffentlicht", "Ana Ruiz"),
+        ("Ana Ruiz Alle Artikel", "Ana Ruiz"),
+        ("Beitrag von Ana Ruiz »", "Ana Ruiz"),
+        ("Interview: Ana Ruiz", "Ana Ruiz"),
+        ("Ana Ruiz Last Updated", "Ana Ruiz"),
+    ] {
+        assert_eq!(person_name(byline).as_deref(), Some(name), "{byline}");
+    }
     for not_a_name in [
         "Written by",
         "Posted by:",
@@ -401,6 +415,7 @@ fn bylines_in_other_languages() {
         with_byline("<p>Di solito il traghetto parte alle otto.</p>"),
         None
     );
+    assert_eq!(with_byline("<p>Vom Kai aus sieht man alles.</p>"), None);
 }
 
 #[test]
