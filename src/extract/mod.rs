@@ -286,7 +286,14 @@ pub fn html(
     let title = title(&doc, root, selectors, &ld, &metas, site_name.as_deref());
     let published = published(&doc, root, selectors, &ld, &metas, url, tz, now)
         .map(|(d, source)| (on_url_day(d, url, tz), source));
-    let author = author(&doc, root, selectors, &ld, &metas);
+    let author = author(
+        &doc,
+        root,
+        selectors,
+        &ld,
+        &metas,
+        (site_name.as_deref(), url),
+    );
     let credit = selectors
         .credit
         .as_ref()
@@ -673,14 +680,21 @@ fn author(
     selectors: &PageSelectors,
     ld: &jsonld::Article,
     metas: &[(String, String)],
+    site: (Option<&str>, &Url),
 ) -> Option<Found<String>> {
     if let Some(s) = &selectors.author
         && let Some(v) = s.text_in(root)
     {
         return Some(found(without_by(&v), format!("selector {}", s.source)));
     }
+    // A declared author that is the site itself ("Badische Zeitung" on
+    // badische-zeitung.de) is kept only if the page names no writer.
+    let mut the_site = None;
     if let Some(name) = ld.author.as_deref().and_then(person_name) {
-        return Some(found(name, "json-ld"));
+        if !names_the_site(&name, site) {
+            return Some(found(name, "json-ld"));
+        }
+        the_site = Some(found(name, "json-ld"));
     }
     if let Some((k, name)) = [
         "author",
@@ -693,7 +707,10 @@ fn author(
     .iter()
     .find_map(|k| meta(metas, &[k]).and_then(|(k, v)| person_name(v).map(|n| (k, n))))
     {
-        return Some(found(name, format!("meta:{k}")));
+        if !names_the_site(&name, site) {
+            return Some(found(name, format!("meta:{k}")));
+        }
+        the_site = the_site.or_else(|| Some(found(name, format!("meta:{k}"))));
     }
     for (css, from) in [
         ("a[rel=author], [rel=author]", "rel=author"),
@@ -724,6 +741,7 @@ fn author(
                 && name.chars().next().is_some_and(char::is_uppercase))
             .then(|| found(name, "byline"))
         })
+        .or(the_site)
         // An organization credited as the author, when no person is named.
         .or_else(|| {
             ld.organization
@@ -731,6 +749,27 @@ fn author(
                 .and_then(person_name)
                 .map(|n| found(n, "json-ld organization"))
         })
+}
+
+/// Whether a declared author is the site's own name: its `og:site_name`,
+/// or its address's name ("IT Finanzmagazin" on it-finanzmagazin.de),
+/// compared by letters and digits only.
+fn names_the_site(name: &str, (site_name, url): (Option<&str>, &Url)) -> bool {
+    let squeeze = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let name = squeeze(name);
+    if name.is_empty() {
+        return false;
+    }
+    let host = url.host_str().unwrap_or_default();
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    // The address's name: the host without its last label ("de", "com").
+    let label = host.rsplit_once('.').map_or(host, |(rest, _)| rest);
+    site_name.is_some_and(|s| squeeze(s) == name) || squeeze(label) == name
 }
 
 /// A byline's text as a name: the "By"/"Written by"/"Author:" label and
@@ -744,7 +783,7 @@ fn person_name(text: &str) -> Option<String> {
     }
     let mut name = name
         .trim()
-        .trim_end_matches(['-', '·', '|', ',', '–', '—', ':', '»', '→'])
+        .trim_end_matches(['-', '·', '|', ',', '–', '—', ':', '»', '→', '●', '•'])
         .trim()
         .to_owned();
     // The word that led to a date cut off after the name ("Jo Writer on",
@@ -764,6 +803,8 @@ fn person_name(text: &str) -> Option<String> {
         " veröffentlicht",
         " last updated",
         " updated",
+        " sponsored",
+        " stand",
     ] {
         let cut = name.len().saturating_sub(joint.len());
         if name.is_char_boundary(cut) && name[cut..].to_lowercase() == joint {
@@ -889,8 +930,13 @@ fn after_by_label(text: &str) -> Option<&str> {
 /// "By Jo Writer" → "Jo Writer"; also "Written by", "Author:", "Posted by",
 /// and the same labels in other languages (see [`BY_LABELS`]).
 fn without_by(text: &str) -> String {
-    let t = text.trim();
-    let rest = after_by_label(t).unwrap_or(t);
+    // "Posted by&nbsp;Ana": the label's space may be a no-break one.
+    let t = text.trim().replace('\u{a0}', " ");
+    let t = t.as_str();
+    // Labels may come two in a row: "Author Posted by Ana" (a screen
+    // reader's label before the visible one).
+    let rest = after_by_label(t).unwrap_or(t).trim_start();
+    let rest = after_by_label(rest).unwrap_or(rest);
     let rest = rest.split(['|', '\n']).next().unwrap_or(rest);
     sanitize::collapse_whitespace(rest)
 }

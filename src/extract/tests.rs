@@ -281,6 +281,8 @@ fn byline_text_becomes_a_name_or_nothing() {
         ("Beitrag von Ana Ruiz »", "Ana Ruiz"),
         ("Interview: Ana Ruiz", "Ana Ruiz"),
         ("Ana Ruiz Last Updated", "Ana Ruiz"),
+        ("Author Posted by\u{a0}Ana Ruiz", "Ana Ruiz"),
+        ("Ana Ruiz •", "Ana Ruiz"),
     ] {
         assert_eq!(person_name(byline).as_deref(), Some(name), "{byline}");
     }
@@ -295,6 +297,25 @@ fn byline_text_becomes_a_name_or_nothing() {
     ] {
         assert_eq!(person_name(not_a_name), None, "{not_a_name}");
     }
+}
+
+#[test]
+fn a_declared_author_that_is_the_site_yields_to_a_byline() {
+    let with = |body: &str| {
+        page(
+            "https://www.harbour-post.example/news/ferry",
+            &format!(
+                r#"<html><head><meta name="author" content="Harbour Post"></head><body><article><h1>Ferry</h1>{body}{BODY}</article></body></html>"#
+            ),
+        )
+        .author
+        .map(|a| a.value)
+    };
+    assert_eq!(
+        with(r#"<p class="byline">By Ines Calder</p>"#).as_deref(),
+        Some("Ines Calder")
+    );
+    assert_eq!(with("").as_deref(), Some("Harbour Post"), "no writer named");
 }
 
 #[test]
