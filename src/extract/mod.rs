@@ -716,11 +716,23 @@ fn author(
         ("a[rel=author], [rel=author]", "rel=author"),
         ("[itemprop=author] [itemprop=name]", "itemprop=author"),
         ("[itemprop=author]", "itemprop=author"),
-        (".byline, .author, .by-line, [class*=byline]", "byline"),
+        (
+            ".byline, .author, .by-line, [class*=byline], byline",
+            "byline",
+        ),
+        // The name part of an author card: hCard's `fn`, "author-name".
+        (
+            ".vcard .fn, [class*=author] .fn, [class*=author-name], [class*=author_name], [class*=auth_name], [class*=auteur]",
+            "byline",
+        ),
     ] {
-        if let Some(name) = doc.select(&sel(css)).find_map(|e| {
-            person_name(&element_text(e)).filter(|n| n.split_whitespace().count() <= 6)
-        }) {
+        if let Some(name) = doc
+            .select(&sel(css))
+            .filter(|e| !in_comments(*e))
+            .find_map(|e| {
+                person_name(&element_text(e)).filter(|n| n.split_whitespace().count() <= 6)
+            })
+        {
             return Some(found(name, from));
         }
     }
@@ -748,6 +760,20 @@ fn author(
                 .as_deref()
                 .and_then(person_name)
                 .map(|n| found(n, "json-ld organization"))
+        })
+}
+
+/// Whether an element sits in the comments (`class="comment-author vcard"`,
+/// `id="comments"`): the names there are readers', not the writer's.
+fn in_comments(e: ElementRef<'_>) -> bool {
+    std::iter::once(e)
+        .chain(e.ancestors().filter_map(ElementRef::wrap))
+        .any(|a| {
+            let v = a.value();
+            v.attr("class")
+                .into_iter()
+                .chain(v.attr("id"))
+                .any(|c| c.to_ascii_lowercase().contains("comment"))
         })
 }
 
@@ -838,8 +864,13 @@ fn person_name(text: &str) -> Option<String> {
             | "autor"
             | "auteur"
             | "автор"
+            | "no author"
     );
-    let handle = name.split_whitespace().count() == 1 && !name.chars().any(char::is_uppercase);
+    // A user handle ("brandon-peaktwo"): one lowercase word in Latin
+    // letters. Scripts without case (孔德明) are names all the same.
+    let handle = name.split_whitespace().count() == 1
+        && name.chars().any(|c| c.is_ascii_alphabetic())
+        && !name.chars().any(char::is_uppercase);
     let bad = label
         || handle
         || name.len() > 200
@@ -869,7 +900,7 @@ static DATE_START: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(
 /// Byline labels, lowercase, longest first where one starts another: in
 /// English and as other languages write them ("Von", "Par", "Por", "Di",
 /// "Door", "Av", "Автор").
-const BY_LABELS: [&str; 40] = [
+const BY_LABELS: [&str; 41] = [
     // Author-archive links that name the writer: "View all posts by Ana".
     "view all posts by ",
     "all posts by ",
@@ -886,6 +917,7 @@ const BY_LABELS: [&str; 40] = [
     "geschrieben von ",
     "verfasst von ",
     "veröffentlicht von ",
+    "eingestellt von ",
     "erstellt von ",
     "beitrag von ",
     "vom ",

@@ -300,6 +300,41 @@ fn byline_text_becomes_a_name_or_nothing() {
 }
 
 #[test]
+fn author_cards_name_the_writer_and_comments_do_not() {
+    let with = |html: &str| {
+        page(
+            "https://quay.example/post",
+            &format!("<html><body><article><h1>Ferry</h1>{html}{BODY}</article></body></html>"),
+        )
+        .author
+        .map(|a| a.value)
+    };
+    assert_eq!(
+        with(r#"<span class="entry-author vcard"><i></i><a class="fn" href="/a/ines">Ines Calder</a></span>"#)
+            .as_deref(),
+        Some("Ines Calder")
+    );
+    assert_eq!(
+        with("<byline>Von Ines Calder, dpa</byline>").as_deref(),
+        Some("Ines Calder, dpa")
+    );
+    assert_eq!(
+        with(r#"<span class="post-author vcard">Eingestellt von <span class="fn">Ines Calder</span></span>"#)
+            .as_deref(),
+        Some("Ines Calder")
+    );
+    // A reader's name on a comment is not the writer's.
+    assert_eq!(
+        with(
+            r#"<ol class="comment-list"><li><div class="comment-author vcard"><b class="fn">Olav Brink</b> says:</div></li></ol>"#
+        ),
+        None
+    );
+    // Names in scripts without letter case are not user handles.
+    assert_eq!(person_name("孔德明").as_deref(), Some("孔德明"));
+}
+
+#[test]
 fn a_declared_author_that_is_the_site_yields_to_a_byline() {
     let with = |body: &str| {
         page(
