@@ -688,13 +688,15 @@ fn author(
         return Some(found(without_by(&v), format!("selector {}", s.source)));
     }
     // A declared author that is the site itself ("Badische Zeitung" on
-    // badische-zeitung.de) is kept only if the page names no writer.
-    let mut the_site = None;
-    if let Some(name) = ld.author.as_deref().and_then(person_name) {
-        if !names_the_site(&name, site) {
+    // badische-zeitung.de) or a user handle ("jdoe42") is kept only if the
+    // page names no writer in words.
+    let mut fallback = None;
+    let second_best = |name: &str| names_the_site(name, site) || is_handle(name);
+    if let Some(name) = ld.author.as_deref().and_then(declared_name) {
+        if !second_best(&name) {
             return Some(found(name, "json-ld"));
         }
-        the_site = Some(found(name, "json-ld"));
+        fallback = Some(found(name, "json-ld"));
     }
     if let Some((k, name)) = [
         "author",
@@ -705,12 +707,21 @@ fn author(
         "byl",
     ]
     .iter()
-    .find_map(|k| meta(metas, &[k]).and_then(|(k, v)| person_name(v).map(|n| (k, n))))
-    {
-        if !names_the_site(&name, site) {
+    .find_map(|k| meta(metas, &[k]).and_then(|(k, v)| declared_name(v).map(|n| (k, n))))
+    // Yoast's "Written by" card for link previews.
+    .or_else(|| {
+        let label = meta(metas, &["twitter:label1"])?.1;
+        let name = meta(metas, &["twitter:data1"])?.1;
+        label
+            .eq_ignore_ascii_case("written by")
+            .then(|| declared_name(name))
+            .flatten()
+            .map(|n| ("twitter:data1", n))
+    }) {
+        if !second_best(&name) {
             return Some(found(name, format!("meta:{k}")));
         }
-        the_site = the_site.or_else(|| Some(found(name, format!("meta:{k}"))));
+        fallback = fallback.or_else(|| Some(found(name, format!("meta:{k}"))));
     }
     for (css, from) in [
         ("a[rel=author], [rel=author]", "rel=author"),
@@ -730,10 +741,13 @@ fn author(
             .select(&sel(css))
             .filter(|e| !in_comments(*e))
             .find_map(|e| {
-                person_name(&element_text(e)).filter(|n| n.split_whitespace().count() <= 6)
+                declared_name(&element_text(e)).filter(|n| n.split_whitespace().count() <= 6)
             })
         {
-            return Some(found(name, from));
+            if !second_best(&name) {
+                return Some(found(name, from));
+            }
+            fallback = fallback.or_else(|| Some(found(name, from)));
         }
     }
     // "By Jo Writer" (or "Von", "Par", "Por"...) as a line of its own.
@@ -753,7 +767,7 @@ fn author(
                 && name.chars().next().is_some_and(char::is_uppercase))
             .then(|| found(name, "byline"))
         })
-        .or(the_site)
+        .or(fallback)
         // An organization credited as the author, when no person is named.
         .or_else(|| {
             ld.organization
@@ -761,6 +775,17 @@ fn author(
                 .and_then(person_name)
                 .map(|n| found(n, "json-ld organization"))
         })
+}
+
+/// A user handle ("brandon-peaktwo"), not a name in words: one lowercase
+/// word in Latin letters, or an address ("kath.net"). Scripts without
+/// letter case (孔德明) are names all the same.
+fn is_handle(name: &str) -> bool {
+    let one_word = name.split_whitespace().count() == 1;
+    let lowercase =
+        name.chars().any(|c| c.is_ascii_alphabetic()) && !name.chars().any(char::is_uppercase);
+    let address = name.contains('.') && !name.ends_with('.') && !name.contains(". ");
+    one_word && (lowercase || address)
 }
 
 /// Whether an element sits in the comments (`class="comment-author vcard"`,
@@ -802,6 +827,17 @@ fn names_the_site(name: &str, (site_name, url): (Option<&str>, &Url)) -> bool {
 /// any date after the name removed; `None` when what is left is not a
 /// person's name (a bare label, a date, a URL, an e-mail, a user handle).
 fn person_name(text: &str) -> Option<String> {
+    name_in(text, false)
+}
+
+/// [`person_name`] of a name the page declares as its author (JSON-LD,
+/// `<meta name="author">`, author markup): a user handle ("jsteinhardt")
+/// is the author there, while in free text it is more often a word.
+fn declared_name(text: &str) -> Option<String> {
+    name_in(text, true)
+}
+
+fn name_in(text: &str, handle_ok: bool) -> Option<String> {
     let mut name = without_by(text);
     if let Some(m) = DATE_START.find(&name) {
         // A byline that starts with a date names no one.
@@ -826,6 +862,7 @@ fn person_name(text: &str) -> Option<String> {
         " den",
         " alle artikel",
         " publiziert",
+        " published",
         " veröffentlicht",
         " last updated",
         " updated",
@@ -865,14 +902,15 @@ fn person_name(text: &str) -> Option<String> {
             | "auteur"
             | "автор"
             | "no author"
+            | "undefined"
+            | "null"
+            | "publisher"
+            | "anónimo"
+            | "anonym"
     );
-    // A user handle ("brandon-peaktwo"): one lowercase word in Latin
-    // letters. Scripts without case (孔德明) are names all the same.
-    let handle = name.split_whitespace().count() == 1
-        && name.chars().any(|c| c.is_ascii_alphabetic())
-        && !name.chars().any(char::is_uppercase);
+    let handle = is_handle(&name);
     let bad = label
-        || handle
+        || (handle && !handle_ok)
         || name.len() > 200
         || name.contains('@')
         || name.starts_with("http")

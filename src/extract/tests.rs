@@ -335,6 +335,39 @@ fn author_cards_name_the_writer_and_comments_do_not() {
 }
 
 #[test]
+fn a_declared_handle_is_the_author_unless_the_page_names_one() {
+    let with = |head: &str, body: &str| {
+        page(
+            "https://quay.example/post",
+            &format!(
+                "<html><head>{head}</head><body><article><h1>Ferry</h1>{body}{BODY}</article></body></html>"
+            ),
+        )
+        .author
+        .map(|a| a.value)
+    };
+    let handle = r#"<meta name="author" content="ines.calder">"#;
+    assert_eq!(with(handle, "").as_deref(), Some("ines.calder"));
+    assert_eq!(
+        with(handle, r#"<p class="byline">By Ines Calder</p>"#).as_deref(),
+        Some("Ines Calder")
+    );
+    // Yoast's preview card, and words that name no one.
+    assert_eq!(
+        with(
+            r#"<meta name="twitter:label1" content="Written by"><meta name="twitter:data1" content="icalder">"#,
+            ""
+        )
+        .as_deref(),
+        Some("icalder")
+    );
+    assert_eq!(
+        with(r#"<meta name="author" content="undefined">"#, ""),
+        None
+    );
+}
+
+#[test]
 fn a_declared_author_that_is_the_site_yields_to_a_byline() {
     let with = |body: &str| {
         page(
