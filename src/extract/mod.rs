@@ -689,14 +689,22 @@ fn author(
     }
     // A declared author that is the site itself ("Badische Zeitung" on
     // badische-zeitung.de) or a user handle ("jdoe42") is kept only if the
-    // page names no writer in words.
+    // page names no writer in words: `writer` holds it back as the
+    // fallback (the first one found wins) and answers only a writer.
     let mut fallback = None;
-    let second_best = |name: &str| names_the_site(name, site) || is_handle(name);
-    if let Some(name) = ld.author.as_deref().and_then(declared_name) {
-        if !second_best(&name) {
-            return Some(found(name, "json-ld"));
+    let mut writer = |name: String, from: String| {
+        let second_best = names_the_site(&name, site) || is_handle(&name);
+        if second_best {
+            fallback.get_or_insert(found(name, from));
+            None
+        } else {
+            Some(found(name, from))
         }
-        fallback = Some(found(name, "json-ld"));
+    };
+    if let Some(name) = ld.author.as_deref().and_then(declared_name)
+        && let Some(chosen) = writer(name, "json-ld".into())
+    {
+        return Some(chosen);
     }
     if let Some((k, name)) = [
         "author",
@@ -717,11 +725,9 @@ fn author(
             .then(|| declared_name(name))
             .flatten()
             .map(|n| ("twitter:data1", n))
-    }) {
-        if !second_best(&name) {
-            return Some(found(name, format!("meta:{k}")));
-        }
-        fallback = fallback.or_else(|| Some(found(name, format!("meta:{k}"))));
+    }) && let Some(chosen) = writer(name, format!("meta:{k}"))
+    {
+        return Some(chosen);
     }
     for (css, from) in [
         ("a[rel=author], [rel=author]", "rel=author"),
@@ -743,11 +749,9 @@ fn author(
             .find_map(|e| {
                 declared_name(&element_text(e)).filter(|n| n.split_whitespace().count() <= 6)
             })
+            && let Some(chosen) = writer(name, from.into())
         {
-            if !second_best(&name) {
-                return Some(found(name, from));
-            }
-            fallback = fallback.or_else(|| Some(found(name, from)));
+            return Some(chosen);
         }
     }
     // "By Jo Writer" (or "Von", "Par", "Por"...) as a line of its own.
