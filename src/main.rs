@@ -282,7 +282,7 @@ fn quiet_on_broken_pipe() {
 /// Fixed thresholds (4 MB to map, 8 MB free at the top to trim; a 128 KB
 /// trim threshold cost 0.6 CPU-seconds of page faults at N = 1,000) took a
 /// cold run's peak from 125 to 100 MB at N = 1,000 and from 205 to 135 MB
-/// at N = 10,000, for the same time.
+/// at N = 10,000; any CPU cost was below this machine's run-to-run noise.
 fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; it is called before
