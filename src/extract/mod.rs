@@ -348,19 +348,29 @@ pub fn html(
         } else {
             readable_body(&doc.html(), url)
         };
-        container_body(&doc, scored).or_else(|| fallback_body(&doc, ld.body.as_deref()))
+        container_body(&doc, scored)
     };
-    let body = body.map(|b| {
-        let skip: Vec<&str> = [
-            title.as_ref().map(|t| t.value.as_str()),
-            summary.as_ref().map(|s| s.value.as_str()),
-            credit.as_ref().map(|c| c.value.as_str()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        found(without_repeats_or_furniture(&b.value, &skip), b.from)
-    });
+    let skip: Vec<&str> = [
+        title.as_ref().map(|t| t.value.as_str()),
+        summary.as_ref().map(|s| s.value.as_str()),
+        credit.as_ref().map(|c| c.value.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let cleaned = |b: Found<String>| found(without_repeats_or_furniture(&b.value, &skip), b.from);
+    // What scoring kept may be nothing but furniture once that is taken
+    // out: a page with text still gets a body, from the fallbacks.
+    let body = body
+        .map(cleaned)
+        .filter(|b| selectors.body.is_some() || word_count(&b.value) > 0)
+        .or_else(|| {
+            selectors
+                .body
+                .is_none()
+                .then(|| fallback_body(&doc, ld.body.as_deref()).map(cleaned))
+                .flatten()
+        });
 
     Extracted {
         title,
@@ -598,23 +608,29 @@ fn published(
 /// Whether an element sits in page furniture (navigation, sidebars,
 /// comments, footers), whose dates belong to other articles.
 fn in_furniture(el: ElementRef<'_>) -> bool {
-    el.ancestors().filter_map(ElementRef::wrap).any(|a| {
-        let v = a.value();
-        matches!(v.name(), "nav" | "aside" | "footer")
-            || v.attr("class").or(v.attr("id")).is_some_and(|c| {
-                let c = c.to_ascii_lowercase();
-                [
-                    "comment",
-                    "sidebar",
-                    "related",
-                    "footer",
-                    "widget",
-                    "recommend",
-                ]
-                .iter()
-                .any(|w| c.contains(w))
-            })
-    })
+    el.ancestors()
+        .filter_map(ElementRef::wrap)
+        .any(is_furniture)
+}
+
+/// Whether this element itself is navigation, a sidebar, comments or a
+/// footer, by its name, or by its class (or, with none, its id).
+fn is_furniture(el: ElementRef<'_>) -> bool {
+    let v = el.value();
+    matches!(v.name(), "nav" | "aside" | "footer")
+        || v.attr("class").or(v.attr("id")).is_some_and(|c| {
+            let c = c.to_ascii_lowercase();
+            [
+                "comment",
+                "sidebar",
+                "related",
+                "footer",
+                "widget",
+                "recommend",
+            ]
+            .iter()
+            .any(|w| c.contains(w))
+        })
 }
 
 /// A short element whose class or id says it holds the date (`post-date`,
@@ -1150,8 +1166,184 @@ fn fallback_body(doc: &Html, ld_body: Option<&str>) -> Option<Found<String>> {
         (Some(d), Some(l)) if l.0 > d.0 && l.0 >= LEAST => Some(found(l.1, "json-ld articleBody")),
         (Some(d), _) if d.0 >= LEAST => Some(found(d.1, "densest block")),
         (None | Some(_), Some(l)) if l.0 >= LEAST => Some(found(l.1, "json-ld articleBody")),
-        _ => None,
+        _ => text_block_body(doc)
+            .filter(|(words, _)| *words >= LEAST)
+            .map(|(_, html)| found(html, "densest text block")),
     }
+}
+
+/// Elements whose text is never an article's.
+fn is_never_text(name: &str) -> bool {
+    matches!(
+        name,
+        "head"
+            | "script"
+            | "style"
+            | "noscript"
+            | "template"
+            | "select"
+            | "option"
+            | "button"
+            | "textarea"
+            | "svg"
+    )
+}
+
+/// Navigation, headers, footers, sidebars, menus and comments, by name or
+/// by a word of the class or id. Narrower than [`is_furniture`], which
+/// also takes `widget` for one (blog engines set the whole post list in a
+/// "widget Blog"): this is for the last resort, where a page's only text
+/// may sit in such a box.
+fn is_chrome(el: ElementRef<'_>) -> bool {
+    let v = el.value();
+    matches!(v.name(), "nav" | "aside" | "footer" | "header")
+        || [v.attr("class"), v.attr("id")]
+            .into_iter()
+            .flatten()
+            .any(|c| {
+                c.to_ascii_lowercase()
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(|w| {
+                        matches!(
+                            w,
+                            "nav"
+                                | "navbar"
+                                | "menu"
+                                | "header"
+                                | "footer"
+                                | "sidebar"
+                                | "comment"
+                                | "comments"
+                                | "related"
+                                | "cookie"
+                                | "cookies"
+                        )
+                    })
+            })
+}
+
+/// How much text a run holds, in words: a run of Chinese or Japanese,
+/// written without spaces, counts a word for every two characters.
+fn text_words(text: &str) -> usize {
+    text.split_whitespace()
+        .map(|w| {
+            let wide = w.chars().filter(|&c| c >= '\u{2e80}').count();
+            (wide / 2).max(1)
+        })
+        .sum()
+}
+
+/// Words of an element's own running text: its text nodes and those of
+/// its phrasing children, not those of its blocks.
+fn own_words(el: ElementRef<'_>) -> usize {
+    el.children()
+        .map(|c| match c.value() {
+            scraper::Node::Text(t) => text_words(t),
+            scraper::Node::Element(e) if is_inline(e.name()) => {
+                ElementRef::wrap(c).map_or(0, own_words)
+            }
+            _ => 0,
+        })
+        .sum()
+}
+
+/// The last resort for pages with no paragraphs at all: text set in
+/// `<div>`s or table cells, lines parted by `<br>` (old forums, blogs,
+/// shop pages). The element whose own running text and its block
+/// children's hold the most words (outside furniture), as paragraphs.
+fn text_block_body(doc: &Html) -> Option<(usize, String)> {
+    let usable = |e: &ElementRef<'_>| {
+        let name = e.value().name();
+        !is_inline(name) && !is_never_text(name) && !is_chrome(*e)
+    };
+    let best = doc
+        .root_element()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| {
+            usable(e)
+                && !e
+                    .ancestors()
+                    .filter_map(ElementRef::wrap)
+                    .any(|a| is_never_text(a.value().name()) || is_chrome(a))
+        })
+        .map(|e| {
+            let children: usize = e
+                .children()
+                .filter_map(ElementRef::wrap)
+                .filter(usable)
+                .map(own_words)
+                .sum();
+            (own_words(e) + children, e)
+        })
+        .filter(|(words, _)| *words > 0)
+        .max_by_key(|&(words, e)| (words, std::cmp::Reverse(e.id())))?;
+    let (words, container) = best;
+    let mut paragraphs = Vec::new();
+    own_paragraphs(container, &mut paragraphs, true);
+    Some((words, paragraphs.join("\n")))
+}
+
+/// An element's own running text as paragraphs: a run of text and
+/// phrasing markup ends at a block child or at two line breaks in a row.
+/// With `deeper`, block children with text of their own add theirs
+/// (headings and paragraphs as they are), one level down.
+fn own_paragraphs(el: ElementRef<'_>, out: &mut Vec<String>, deeper: bool) {
+    use scraper::Node;
+    fn flush(run: &mut String, out: &mut Vec<String>) {
+        let text = run.trim();
+        let text = text.strip_suffix("<br>").unwrap_or(text).trim();
+        if !text.is_empty() && text != "<br>" {
+            out.push(format!("<p>{text}</p>"));
+        }
+        run.clear();
+    }
+    let mut run = String::new();
+    let mut breaks = 0;
+    for child in el.children() {
+        match child.value() {
+            Node::Text(t) => {
+                if !t.trim().is_empty() {
+                    breaks = 0;
+                }
+                run.push_str(&crate::normalize::sanitize::escape_html(t));
+            }
+            Node::Element(e) if e.name() == "br" => {
+                breaks += 1;
+                if breaks >= 2 {
+                    flush(&mut run, out);
+                } else {
+                    run.push_str("<br>");
+                }
+            }
+            Node::Element(e) if is_inline(e.name()) => {
+                breaks = 0;
+                if let Some(inline) = ElementRef::wrap(child) {
+                    run.push_str(&inline.html());
+                }
+            }
+            Node::Element(e) => {
+                flush(&mut run, out);
+                breaks = 0;
+                let Some(block) = ElementRef::wrap(child).filter(|_| deeper) else {
+                    continue;
+                };
+                if is_never_text(e.name()) || is_furniture(block) || own_words(block) == 0 {
+                    continue;
+                }
+                if matches!(
+                    e.name(),
+                    "p" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "pre"
+                ) {
+                    out.push(block.html());
+                } else {
+                    own_paragraphs(block, out, false);
+                }
+            }
+            _ => {}
+        }
+    }
+    flush(&mut run, out);
 }
 
 /// A short block that is mostly links: "Read also: <a>another story</a>",

@@ -451,6 +451,57 @@ fn a_short_item_in_a_plain_div_still_has_a_body() {
 }
 
 #[test]
+fn text_set_with_line_breaks_and_no_paragraphs_still_has_a_body() {
+    // An old blog engine: the post sits in a "widget", its lines in one
+    // cell parted by <br>, with no <p> anywhere on the page.
+    let e = page(
+        "https://kiln.example/blog/2010/firing",
+        r#"<html><head><title>Second firing</title></head><body>
+<div class="menu">Home <br> Archive <br> Guestbook <br> Links to other potters we like</div>
+<div class="widget Blog"><table><tr><td class="message">
+The second firing of the new kiln went better than the first.<br>
+We kept the door shut for a whole day and let it cool slowly.<br><br>
+Only one bowl cracked, and the <b>celadon glaze</b> came out the colour we hoped for.<br>
+Next month we will try the big jars, if the weather stays dry enough to dry them.
+<div class="comments">Nice work! Posted by a visitor who also likes kilns and bowls a lot</div>
+</td></tr></table></div>
+<footer>All pictures and words on this little site belong to the two of us, please ask first</footer>
+</body></html>"#,
+    );
+    let body = e.body.expect("a body");
+    assert_eq!(body.from, "densest text block");
+    assert!(body.value.contains("cool slowly"), "{}", body.value);
+    assert!(
+        body.value.contains("<b>celadon glaze</b>"),
+        "{}",
+        body.value
+    );
+    assert!(body.value.contains("big jars"), "{}", body.value);
+    assert_eq!(body.value.matches("<p>").count(), 2, "{}", body.value);
+    for furniture in ["Guestbook", "a visitor", "belong to"] {
+        assert!(!body.value.contains(furniture), "{}", body.value);
+    }
+}
+
+#[test]
+fn a_share_box_is_not_the_body_of_a_page_whose_text_is_in_a_div() {
+    // The only <p> on the page is a share box: it is not the body, the
+    // text in the plain div is.
+    let e = page(
+        "https://kiln.example/blog/2010/glaze",
+        r#"<html><head><title>Glaze notes</title></head><body>
+<div class="share-bar"><p>Share this post with your friends on every network you use, and follow us for more news from the studio</p></div>
+<div class="post-body">Ash glaze needs a hotter kiln than we thought, about fifty degrees more.<br>
+We mixed three batches this week and tested each on small tiles first.<br><br>
+The darkest one ran down the side and stuck a tile to the shelf, so that recipe goes.</div>
+</body></html>"#,
+    );
+    let body = e.body.expect("a body");
+    assert!(body.value.contains("fifty degrees"), "{}", body.value);
+    assert!(!body.value.contains("Share this post"), "{}", body.value);
+}
+
+#[test]
 fn json_ld_article_body_when_the_page_shows_no_paragraphs() {
     let e = page(
         "https://quay.example/news/ld",
