@@ -284,8 +284,22 @@ pub fn html(
     let site_name = meta(&metas, &["og:site_name", "application-name"]).map(|(_, v)| v.to_owned());
 
     let title = title(&doc, root, selectors, &ld, &metas, site_name.as_deref());
-    let published = published(&doc, root, selectors, &ld, &metas, url, tz, now)
-        .map(|(d, source)| (on_url_day(d, url, tz), source));
+    // A title read off the first <h1> cannot tell which heading is the headline.
+    let shown_title = title
+        .as_ref()
+        .filter(|t| t.from != "h1")
+        .map(|t| t.value.as_str());
+    let published = published(
+        &doc,
+        root,
+        selectors,
+        &ld,
+        &metas,
+        (url, shown_title),
+        tz,
+        now,
+    )
+    .map(|(d, source)| (on_url_day(d, url, tz), source));
     let author = author(
         &doc,
         root,
@@ -437,18 +451,24 @@ fn shown_headline(doc: &Html, declared: &str) -> Option<String> {
     if h1s.next().is_some() || h1.is_empty() || h1.len() > 300 || h1 == declared {
         return None;
     }
+    same_story(&h1, declared).then_some(h1)
+}
+
+/// Whether a heading and a title share most of their words (at least two):
+/// the same story, however retitled.
+fn same_story(heading: &str, title: &str) -> bool {
     let words = |t: &str| -> std::collections::HashSet<String> {
         t.split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
             .map(str::to_lowercase)
             .collect()
     };
-    let (shown, said) = (words(&h1), words(declared));
+    let (shown, said) = (words(heading), words(title));
     if shown.len() < 2 {
-        return None;
+        return false;
     }
     let shared = shown.intersection(&said).count();
-    (shared * 2 >= shown.len().max(said.len())).then_some(h1)
+    shared * 2 >= shown.len().max(said.len())
 }
 
 /// "Headline | Site", "Headline - Site", "Site: Headline" without the site.
@@ -509,7 +529,7 @@ fn published(
     selectors: &PageSelectors,
     ld: &jsonld::Article,
     metas: &[(String, String)],
-    url: &Url,
+    (url, title): (&Url, Option<&str>),
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Option<(Found<DateTime<FixedOffset>>, DateSource)> {
@@ -599,7 +619,7 @@ fn published(
     if let Some(d) = date_in_marked_element(doc, tz, now) {
         return Some((found(d, "an element marked as a date"), DateSource::Text));
     }
-    if let Some(d) = date_near_title(doc, tz, now) {
+    if let Some(d) = date_near_title(doc, title, tz, now) {
         return Some((found(d, "text near the title"), DateSource::Text));
     }
     date::from_url_path_local(url.path(), tz).map(|d| (found(d, "url path"), DateSource::Url))
@@ -670,8 +690,28 @@ fn date_in_marked_element(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<Date
 /// A date written in the short text blocks around the headline: the
 /// closest after it first, then the closest before it (some sites print
 /// the date above the title).
-fn date_near_title(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
-    let h1 = doc.select(&sel("h1")).next()?;
+/// The headline is the first `<h1>`, `<h2>` or `<h3>` (in that order of
+/// preference) telling the story of the page's `title` or `<title>`, else
+/// the first `<h1>`:
+/// a logo in the first `<h1>`, or a page with no `<h1>`, no longer hides
+/// the date under the real one.
+fn date_near_title(
+    doc: &Html,
+    title: Option<&str>,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Option<DateTime<FixedOffset>> {
+    let page_title = doc.select(&sel("title")).next().map(element_text);
+    let titles: Vec<&str> = title.into_iter().chain(page_title.as_deref()).collect();
+    let telling = |css: &str| {
+        doc.select(&sel(css)).find(|h| {
+            let heading = element_text(*h);
+            titles.iter().any(|t| same_story(&heading, t))
+        })
+    };
+    let h1 = telling("h1")
+        .or_else(|| telling("h2, h3"))
+        .or_else(|| doc.select(&sel("h1")).next())?;
     let blocks: Vec<ElementRef<'_>> = doc
         .select(&sel(
             "h1, p, span, div, time, small, li, h2, h3, h4, h5, h6",
@@ -1256,12 +1296,15 @@ fn text_block_body(doc: &Html) -> Option<(usize, String)> {
         let name = e.value().name();
         !is_inline(name) && !is_never_text(name) && !is_chrome(*e)
     };
+    // A list's items are menus and link lists far more often than text.
+    let container = |e: &ElementRef<'_>| !matches!(e.value().name(), "ul" | "ol" | "dl" | "menu");
     let best = doc
         .root_element()
         .descendants()
         .filter_map(ElementRef::wrap)
         .filter(|e| {
             usable(e)
+                && container(e)
                 && !e
                     .ancestors()
                     .filter_map(ElementRef::wrap)

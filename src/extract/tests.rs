@@ -81,6 +81,25 @@ fn meta_date_and_site_name_suffix() {
 }
 
 #[test]
+fn the_date_under_the_heading_that_tells_the_title_s_story() {
+    // The first <h1> is the logo; the headline is an <h2>, and the date
+    // line under it is far from the logo.
+    let filler = "<li>Section</li>".repeat(45);
+    let html = format!(
+        r#"<html><head><title>Lifeboat crew rescue two kayakers - Harbour Post</title></head><body>
+<h1 class="logo">Harbour Post</h1><ul class="sections">{filler}</ul>
+<div class="story"><h2>Lifeboat crew rescue two kayakers</h2>
+<span class="when">14.02.2019 09:30</span>
+<p>Two kayakers were brought ashore by the volunteer crew after their boat overturned near the point.</p></div>
+</body></html>"#
+    );
+    let e = page("https://post.example/story?id=17", &html);
+    let (day, source) = date_of(&e);
+    assert_eq!(day, "2019-02-14T00:00:00+00:00");
+    assert_eq!(source, DateSource::Text);
+}
+
+#[test]
 fn time_element_then_visible_text_then_url() {
     let with_time = page(
         "https://x.example/a",
