@@ -580,7 +580,10 @@ fn published(
     {
         return Some((found(d, format!("meta:{k}")), DateSource::Meta));
     }
-    let itemprop = sel("[itemprop=datePublished]");
+    // Microdata, and its RDFa twin (`property="schema:dateCreated"`).
+    let itemprop = sel(
+        "[itemprop=datePublished], [property$=datePublished][content], [property$=dateCreated][content]",
+    );
     if let Some(d) = doc.select(&itemprop).find_map(|e| {
         e.value()
             .attr("content")
@@ -622,6 +625,9 @@ fn published(
     if let Some(d) = date_near_title(doc, title, tz, now) {
         return Some((found(d, "text near the title"), DateSource::Text));
     }
+    if let Some(d) = labelled_date(doc, tz, now) {
+        return Some((found(d, "a labelled date line"), DateSource::Text));
+    }
     date::from_url_path_local(url.path(), tz).map(|d| (found(d, "url path"), DateSource::Url))
 }
 
@@ -657,13 +663,7 @@ fn is_furniture(el: ElementRef<'_>) -> bool {
 /// `published`, `entry-meta`, `byline`...): sites mark the date they show.
 fn date_in_marked_element(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
     const MARKS: [&str; 7] = [
-        "date",
-        "publish",
-        "posted",
-        "updated",
-        "byline",
-        "timestamp",
-        "meta",
+        "date", "publish", "posted", "updated", "byline", "time", "meta",
     ];
     let candidates = sel("[class], [id]");
     doc.select(&candidates).find_map(|el| {
@@ -684,6 +684,60 @@ fn date_in_marked_element(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<Date
             return None;
         }
         date::find_in_text_local(&text, tz, now)
+    })
+}
+
+/// Words that introduce a page's own date in a short line ("Erschienen
+/// am: 01.11.2023", "Datum 12.01.2017" as a `<dt>`/`<dd>` pair), in the
+/// languages the dates are read in.
+const DATE_LABELS: [&str; 17] = [
+    "published",
+    "posted",
+    "date",
+    "datum",
+    "erschienen",
+    "veröffentlicht",
+    "publié",
+    "publication",
+    "publicado",
+    "publicada",
+    "pubblicato",
+    "fecha",
+    "data",
+    "опубликовано",
+    "дата",
+    "yayınlanma",
+    "tarih",
+];
+
+/// A short line outside furniture that begins with a date label, or a
+/// `<dd>` after a `<dt>` that is one: where a page prints its date with
+/// no markup saying so, away from the headline.
+fn labelled_date(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
+    let is_label = |text: &str| {
+        let lower = text.trim().to_lowercase();
+        let first = lower
+            .split(|c: char| !c.is_alphanumeric())
+            .find(|w| !w.is_empty())
+            .unwrap_or_default()
+            .to_owned();
+        DATE_LABELS.contains(&first.as_str())
+    };
+    let lines = sel("p, span, div, dd, li, em, small, td, strong, b");
+    doc.select(&lines).find_map(|el| {
+        let text = element_text(el);
+        if text.is_empty() || text.len() > 80 || in_furniture(el) {
+            return None;
+        }
+        let labelled = is_label(&text)
+            || (el.value().name() == "dd"
+                && el
+                    .prev_siblings()
+                    .find_map(ElementRef::wrap)
+                    .is_some_and(|dt| dt.value().name() == "dt" && is_label(&element_text(dt))));
+        labelled
+            .then(|| date::find_in_text_local(&text, tz, now))
+            .flatten()
     })
 }
 

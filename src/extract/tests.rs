@@ -100,6 +100,58 @@ fn the_date_under_the_heading_that_tells_the_title_s_story() {
 }
 
 #[test]
+fn a_date_line_with_a_label_away_from_the_headline() {
+    let body = "<p>The choir sang in the old church for the first time since the roof was mended in the spring.</p>";
+    let footer = page(
+        "https://choir.example/news?id=4",
+        &format!(
+            r#"<html><head><title>Choir returns</title></head><body><h1>Choir returns</h1>{}
+<p>More news from the parish and the village below, with photographs from the whole year.</p>{BODY}
+<p class="info">Erschienen am: 03.05.2021</p></body></html>"#,
+            "<p>Filler line about the parish.</p>".repeat(45)
+        ),
+    );
+    assert_eq!(date_of(&footer).0, "2021-05-03T00:00:00+00:00");
+    // A <dt> label and its <dd>.
+    let listed = page(
+        "https://choir.example/news?id=5",
+        &format!(
+            r"<html><head><title>Choir tour</title></head><body>{body}
+<dl><dt>Datum</dt><dd>21.06.2021</dd><dt>Kategorie</dt><dd>Musik</dd></dl></body></html>"
+        ),
+    );
+    assert_eq!(date_of(&listed).0, "2021-06-21T00:00:00+00:00");
+    // A date in running text, with no label, is not the page's date.
+    let unlabelled = page(
+        "https://choir.example/news?id=6",
+        &format!(
+            r"<html><head><title>Choir plans</title></head><body>{body}
+<p>Rehearsals restart on 12.09.2021 in the hall.</p></body></html>"
+        ),
+    );
+    assert!(unlabelled.published.is_none(), "{:?}", unlabelled.published);
+}
+
+#[test]
+fn rdfa_dates_and_elements_marked_as_times() {
+    let rdfa = page(
+        "https://choir.example/a",
+        &format!(
+            r#"<html><head><title>Concert</title></head><body>{BODY}
+<span property="schema:dateCreated" content="2022-01-28T12:45:46+00:00"></span></body></html>"#
+        ),
+    );
+    assert_eq!(date_of(&rdfa).0, "2022-01-28T12:45:46+00:00");
+    let marked = page(
+        "https://choir.example/b",
+        &format!(
+            r#"<html><head><title>Concert</title></head><body><span class="h-time">2020-02-19 20:29</span>{BODY}</body></html>"#
+        ),
+    );
+    assert_eq!(date_of(&marked).0, "2020-02-19T20:29:00+00:00");
+}
+
+#[test]
 fn time_element_then_visible_text_then_url() {
     let with_time = page(
         "https://x.example/a",
