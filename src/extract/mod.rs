@@ -744,11 +744,11 @@ fn labelled_date(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Fixe
 /// A date written in the short text blocks around the headline: the
 /// closest after it first, then the closest before it (some sites print
 /// the date above the title).
-/// The headline is the first `<h1>`, `<h2>` or `<h3>` (in that order of
-/// preference) telling the story of the page's `title` or `<title>`, else
-/// the first `<h1>`:
-/// a logo in the first `<h1>`, or a page with no `<h1>`, no longer hides
-/// the date under the real one.
+///
+/// The headline is the first `<h1>`, then `<h2>` or `<h3>`, telling the
+/// story of the page's `title` or `<title>`, else the first `<h1>`: a logo
+/// in the first `<h1>`, or a page with no `<h1>`, does not hide the date
+/// under the real one.
 fn date_near_title(
     doc: &Html,
     title: Option<&str>,
@@ -1344,7 +1344,7 @@ fn own_words(el: ElementRef<'_>) -> usize {
 /// The last resort for pages with no paragraphs at all: text set in
 /// `<div>`s or table cells, lines parted by `<br>` (old forums, blogs,
 /// shop pages). The element whose own running text and its block
-/// children's hold the most words (outside furniture), as paragraphs.
+/// children's hold the most words (outside [`is_chrome`]), as paragraphs.
 fn text_block_body(doc: &Html) -> Option<(usize, String)> {
     let usable = |e: &ElementRef<'_>| {
         let name = e.value().name();
@@ -1425,7 +1425,7 @@ fn own_paragraphs(el: ElementRef<'_>, out: &mut Vec<String>, deeper: bool) {
                 let Some(block) = ElementRef::wrap(child).filter(|_| deeper) else {
                     continue;
                 };
-                if is_never_text(e.name()) || is_furniture(block) || own_words(block) == 0 {
+                if is_never_text(e.name()) || is_chrome(block) || own_words(block) == 0 {
                     continue;
                 }
                 if matches!(
