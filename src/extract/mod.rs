@@ -160,7 +160,25 @@ fn sel(css: &str) -> Selector {
 /// short fields (a byline, a date line, a headline), whose parts sites
 /// often set apart with CSS alone (`<span>By</span><span>Jo</span>`).
 fn element_text(el: ElementRef<'_>) -> String {
-    sanitize::collapse_whitespace(&el.text().collect::<Vec<_>>().join(" "))
+    element_text_within(el, usize::MAX).unwrap_or_default()
+}
+
+/// [`element_text`], or `None` as soon as it grows past `limit` bytes: the
+/// checks for a date or credit line want short lines, and building the
+/// whole text of every enclosing `div` only to throw it away was the
+/// largest cost of extraction.
+fn element_text_within(el: ElementRef<'_>, limit: usize) -> Option<String> {
+    let mut text = String::new();
+    for word in el.text().flat_map(str::split_whitespace) {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(word);
+        if text.len() > limit {
+            return None;
+        }
+    }
+    Some(text)
 }
 
 /// An element's text as it reads in running prose: text nodes joined as
@@ -377,7 +395,7 @@ pub fn html(
     // out: a page with text still gets a body, from the fallbacks.
     let body = body
         .map(cleaned)
-        .filter(|b| selectors.body.is_some() || word_count(&b.value) > 0)
+        .filter(|b| selectors.body.is_some() || has_text(&b.value))
         .or_else(|| {
             selectors
                 .body
@@ -679,8 +697,8 @@ fn date_in_marked_element(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<Date
         {
             return None;
         }
-        let text = element_text(el);
-        if text.is_empty() || text.len() > 100 || in_furniture(el) {
+        let text = element_text_within(el, 100)?;
+        if text.is_empty() || in_furniture(el) {
             return None;
         }
         date::find_in_text_local(&text, tz, now)
@@ -725,8 +743,8 @@ fn labelled_date(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Fixe
     };
     let lines = sel("p, span, div, dd, li, em, small, td, strong, b");
     doc.select(&lines).find_map(|el| {
-        let text = element_text(el);
-        if text.is_empty() || text.len() > 80 || in_furniture(el) {
+        let text = element_text_within(el, 80)?;
+        if text.is_empty() || in_furniture(el) {
             return None;
         }
         let labelled = is_label(&text)
@@ -775,8 +793,8 @@ fn date_near_title(
     let short_date = |el: &ElementRef<'_>| {
         // Only short blocks: a date line, not a paragraph that happens to
         // mention a date.
-        let text = element_text(*el);
-        (!text.is_empty() && text.len() <= 120)
+        let text = element_text_within(*el, 120)?;
+        (!text.is_empty())
             .then(|| date::find_in_text_local(&text, tz, now))
             .flatten()
     };
@@ -868,7 +886,7 @@ fn author(
     let lines = sel("p, span, div, small, address");
     root.select(&lines)
         .find_map(|e| {
-            let text = element_text(e);
+            let text = element_text_within(e, BYLINE_MAX_BYTES)?;
             let rest = after_by_label(&text)?;
             // Short labels that are also common words ("di", "par", "por",
             // "av", "door") only count where the page marks a byline.
@@ -890,6 +908,10 @@ fn author(
                 .map(|n| found(n, "json-ld organization"))
         })
 }
+
+/// The longest line read as a byline: "By" and a name, perhaps a title and
+/// a date; a paragraph that starts with "By" is prose.
+const BYLINE_MAX_BYTES: usize = 400;
 
 /// A user handle ("brandon-peaktwo"), not a name in words: one lowercase
 /// word in Latin letters, or an address ("kath.net"). Scripts without
@@ -1128,10 +1150,10 @@ fn without_by(text: &str) -> String {
 /// A credit from a `figcaption`, or from a line starting "Photo:", "SOURCE:", ...
 fn credit(doc: &Html) -> Option<Found<String>> {
     let lines = sel("p, span, small, div, figcaption, cite");
-    if let Some(c) = doc.select(&lines).find_map(|e| {
-        let text = element_text(e);
-        (text.len() < 300).then(|| credit_line(&text)).flatten()
-    }) {
+    if let Some(c) = doc
+        .select(&lines)
+        .find_map(|e| element_text_within(e, 299).and_then(|text| credit_line(&text)))
+    {
         return Some(found(c, "credit line"));
     }
     doc.select(&sel("figcaption"))
@@ -1166,6 +1188,23 @@ fn readable_body(page: &str, url: &Url) -> Option<(Found<String>, usize)> {
     let content = article.content.to_string();
     let words = article.text_content.split_whitespace().count();
     (!content.trim().is_empty()).then(|| (found(content, "readability"), words))
+}
+
+/// Whether some HTML has a letter or digit outside its tags: cheaper than
+/// [`word_count`], which parses it.
+fn has_text(html: &str) -> bool {
+    let mut in_tag = false;
+    html.chars().any(|c| match c {
+        '<' => {
+            in_tag = true;
+            false
+        }
+        '>' => {
+            in_tag = false;
+            false
+        }
+        c => !in_tag && c.is_alphanumeric(),
+    })
 }
 
 /// Words of plain text in some HTML.
