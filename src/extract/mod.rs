@@ -1074,12 +1074,14 @@ static DATE_START: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(
 /// Byline labels, lowercase, longest first where one starts another: in
 /// English and as other languages write them ("Von", "Par", "Por", "Di",
 /// "Door", "Av", "Автор").
-const BY_LABELS: [&str; 41] = [
+const BY_LABELS: [&str; 43] = [
     // Author-archive links that name the writer: "View all posts by Ana".
     "view all posts by ",
     "all posts by ",
     "zeige alle beiträge von ",
     "alle beiträge von ",
+    "article written by: ",
+    "written by: ",
     "written by ",
     "posted by: ",
     "posted by ",

@@ -329,6 +329,12 @@ fn byline_text_becomes_a_name_or_nothing() {
         Some("Ana Ruiz")
     );
     assert_eq!(person_name("Author: Ana Ruiz").as_deref(), Some("Ana Ruiz"));
+    // A colon after "Written by", as a line of its own on a page.
+    assert_eq!(after_by_label("Written by: Ana Ruiz"), Some("Ana Ruiz"));
+    assert_eq!(
+        after_by_label("Article written by: Ana Ruiz, MD"),
+        Some("Ana Ruiz, MD")
+    );
     assert_eq!(
         person_name("Ana Ruiz · Dec 20").as_deref(),
         Some("Ana Ruiz")
