@@ -164,9 +164,9 @@ fn element_text(el: ElementRef<'_>) -> String {
 }
 
 /// [`element_text`], or `None` as soon as it grows past `limit` bytes: the
-/// checks for a date or credit line want short lines, and building the
-/// whole text of every enclosing `div` only to throw it away was the
-/// largest cost of extraction.
+/// checks for a date, credit or byline want short lines, and building the
+/// whole text of every enclosing `div` only to throw it away took 13% of
+/// extraction's time in a profile.
 fn element_text_within(el: ElementRef<'_>, limit: usize) -> Option<String> {
     let mut text = String::new();
     for word in el.text().flat_map(str::split_whitespace) {
