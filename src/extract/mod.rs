@@ -737,9 +737,8 @@ fn labelled_date(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Fixe
         let first = lower
             .split(|c: char| !c.is_alphanumeric())
             .find(|w| !w.is_empty())
-            .unwrap_or_default()
-            .to_owned();
-        DATE_LABELS.contains(&first.as_str())
+            .unwrap_or_default();
+        DATE_LABELS.contains(&first)
     };
     let lines = sel("p, span, div, dd, li, em, small, td, strong, b");
     doc.select(&lines).find_map(|el| {
@@ -1392,14 +1391,14 @@ fn text_block_body(doc: &Html) -> Option<(usize, String)> {
         !is_inline(name) && !is_never_text(name) && !is_chrome(*e)
     };
     // A list's items are menus and link lists far more often than text.
-    let container = |e: &ElementRef<'_>| !matches!(e.value().name(), "ul" | "ol" | "dl" | "menu");
+    let not_a_list = |e: &ElementRef<'_>| !matches!(e.value().name(), "ul" | "ol" | "dl" | "menu");
     let best = doc
         .root_element()
         .descendants()
         .filter_map(ElementRef::wrap)
         .filter(|e| {
             usable(e)
-                && container(e)
+                && not_a_list(e)
                 && !e
                     .ancestors()
                     .filter_map(ElementRef::wrap)
