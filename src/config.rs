@@ -215,7 +215,8 @@ pub struct Settings {
 /// Limits on what one source's document may hold, against hostile input.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Deepest XML element nesting read; deeper documents are refused.
+    /// Deepest element nesting read, in XML feeds and HTML pages; deeper
+    /// documents are refused.
     pub max_depth: usize,
     /// Most entries one document may list; more is refused.
     pub max_entries: usize,

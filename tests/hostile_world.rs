@@ -583,3 +583,73 @@ body = "div[=y]"
     let check = project.feedloom(&["check", "--source", "Board"]);
     assert_eq!(check.code, 1, "{check:?}");
 }
+
+/// Markup nested far deeper than any real page (the parser's cost grows
+/// with the square of the nesting): a listing like that fails its source
+/// alone, an article like that is skipped, and neither holds the run.
+#[tokio::test]
+async fn pages_nested_past_max_depth_are_refused_before_parsing() {
+    let site = MockServer::start().await;
+    let deep = |words: &str| {
+        format!(
+            "<html><head><title>Deep</title></head><body>{}<p>{words}</p>{}</body></html>",
+            "<div>".repeat(100_000),
+            "</div>".repeat(100_000)
+        )
+    };
+    html(&site, "/deep-listing", deep("<a href=\"/a\">A story</a>")).await;
+    html(
+        &site,
+        "/listing",
+        r#"<html><body><ul>
+<li class="story"><a href="/stories/quay.html">Quay lights repaired</a></li>
+<li class="story"><a href="/stories/deep.html">A page of nested boxes</a></li>
+</ul></body></html>"#
+            .to_owned(),
+    )
+    .await;
+    html(&site, "/stories/quay.html", "<html><head><title>Quay lights repaired</title></head><body><article><h1>Quay lights repaired</h1><p>The lamps along the east quay shine again after a week in the dark, the harbour office said on Tuesday, once a flooded junction box was replaced.</p></article></body></html>".to_owned()).await;
+    html(&site, "/stories/deep.html", deep("NESTED-BOX-WORDS")).await;
+    let project = Project::new(&format!(
+        r#"
+[[output]]
+name = "all"
+[[source]]
+name = "Boxes"
+kind = "scrape"
+url = "{site}/deep-listing"
+[source.select]
+item = "p"
+[[source]]
+name = "Quay"
+kind = "scrape"
+url = "{site}/listing"
+delay = "0s"
+[source.select]
+item = "li.story"
+[source.article]
+"#,
+        site = site.uri()
+    ));
+    let run = project.feedloom(&["run", "--all"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("`Boxes`")
+            && run.stderr.contains("nesting")
+            && run.stderr.contains("settings.max_depth"),
+        "{}",
+        run.stderr
+    );
+    project.assert_valid_outputs();
+    let feed = project.json("all.json");
+    let items = feed["items"].as_array().unwrap();
+    let titles: Vec<&str> = items.iter().filter_map(|i| i["title"].as_str()).collect();
+    assert!(titles.contains(&"Quay lights repaired"), "{titles:?}");
+    let text = feed.to_string();
+    assert!(!text.contains("NESTED-BOX-WORDS"), "{text}");
+    let check = project.feedloom(&["check", "--source", "Quay"]);
+    assert!(
+        format!("{}{}", check.stdout, check.stderr).contains("settings.max_depth"),
+        "{check:?}"
+    );
+}

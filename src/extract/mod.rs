@@ -10,6 +10,8 @@
 //!
 //! This module only reads HTML; fetching belongs to `source/`.
 
+mod depth;
+pub use depth::markup_depth;
 mod jsonld;
 pub mod text;
 
@@ -284,6 +286,7 @@ pub fn html(
     now: DateTime<Utc>,
 ) -> Extracted {
     let mut doc = Html::parse_document(html);
+    let flattened = depth::cap(&mut doc);
     if !selectors.remove.is_empty() {
         let doomed: Vec<_> = selectors
             .remove
@@ -375,7 +378,7 @@ pub fn html(
         let parts: Vec<String> = root.select(&s.css).map(|e| e.inner_html()).collect();
         (!parts.is_empty()).then(|| found(parts.join("\n"), format!("selector {}", s.source)))
     } else {
-        let scored = if selectors.remove.is_empty() {
+        let scored = if selectors.remove.is_empty() && !flattened {
             readable_body(html, url)
         } else {
             readable_body(&doc.html(), url)

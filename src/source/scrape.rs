@@ -196,11 +196,19 @@ pub(super) async fn get_page(
             validators,
             final_url,
             ..
-        } => Ok(Some((
-            decode::to_utf8(&bytes, content_type.as_deref()),
-            final_url,
-            validators,
-        ))),
+        } => {
+            let html = decode::to_utf8(&bytes, content_type.as_deref());
+            // Measured before any parse: the parser is quadratic in nesting.
+            let max_depth = ctx.settings.limits.max_depth;
+            if extract::markup_depth(&html) > max_depth {
+                return Err(SourceError::Limit {
+                    source_name: source.name.clone(),
+                    what: format!("the nesting of elements on {final_url}"),
+                    limit: format!("{max_depth} levels (settings.max_depth)"),
+                });
+            }
+            Ok(Some((html, final_url, validators)))
+        }
     }
 }
 
