@@ -75,11 +75,7 @@ pub fn to_utf8(bytes: &[u8], content_type: Option<&str>) -> String {
         from_decl,
     ) {
         (Some((bom, _)), _, _) => bom,
-        (None, Some(h), Some(d))
-            if h == UTF_8 && d != UTF_8 && std::str::from_utf8(bytes).is_err() =>
-        {
-            d
-        }
+        (None, Some(h), Some(d)) if h == UTF_8 && d != UTF_8 && !is_utf8(bytes) => d,
         (None, Some(h), _) => h,
         (None, None, Some(d)) => d,
         (None, None, None) => UTF_8,
@@ -97,12 +93,11 @@ pub fn to_utf8(bytes: &[u8], content_type: Option<&str>) -> String {
     // multi-byte sequence are legacy 8-bit text with a wrong label, the
     // commonest charset mistake: read them as windows-1252, as browsers do.
     // Bytes with some valid UTF-8 stay UTF-8, broken bytes replaced.
-    let encoding =
-        if encoding == UTF_8 && std::str::from_utf8(bytes).is_err() && !has_utf8_multibyte(bytes) {
-            encoding_rs::WINDOWS_1252
-        } else {
-            encoding
-        };
+    let encoding = if encoding == UTF_8 && !is_utf8(bytes) && !has_utf8_multibyte(bytes) {
+        encoding_rs::WINDOWS_1252
+    } else {
+        encoding
+    };
     let (text, _, _) = encoding.decode(bytes);
     // NUL is never allowed in XML, and it makes the XML reader guess at
     // UTF-16 again (and panic): drop it here, once.
@@ -112,6 +107,12 @@ pub fn to_utf8(bytes: &[u8], content_type: Option<&str>) -> String {
         text
     };
     rewrite_declaration(&text)
+}
+
+/// Whether `bytes` are valid UTF-8, by encoding_rs's vectorized check: the
+/// standard library's took 4% of a cold run's CPU on whole documents.
+fn is_utf8(bytes: &[u8]) -> bool {
+    Encoding::utf8_valid_up_to(bytes) == bytes.len()
 }
 
 /// Whether `bytes` hold at least one well-formed multi-byte UTF-8 sequence.
