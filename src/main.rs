@@ -7,6 +7,18 @@
 
 mod commands;
 
+/// Items are many small strings, made on the parsing threads and freed on
+/// the recording one: jemalloc's thread caches cost less than glibc's
+/// malloc there (cold run, N = 1,000: 5.2 -> 4.1 CPU s).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Two arenas, not four per core: with the default the cold run's peak
+/// memory grew by 40%; with two it stays where glibc's was, at the same
+/// speed.
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: &[u8; 10] = b"narenas:2\0";
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
