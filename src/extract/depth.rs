@@ -72,7 +72,7 @@ pub(super) fn cap(doc: &mut Html) -> bool {
 /// tokenizer alone (linear time, no tree): void elements, `/>` inside SVG
 /// and MathML, and the tags HTML closes by themselves (`<p>`, `<li>`,
 /// `<td>`...) do not nest, and an end tag closes up to its own start tag
-/// when that is among the nearest [`END_TAG_REACH`] open ones. Close to the
+/// when that is among the nearest 32 open ones. Close to the
 /// depth of the tree a parser builds, and never far below it for the
 /// markup that makes parsing slow: nested containers left open.
 #[must_use]
