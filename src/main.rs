@@ -9,7 +9,7 @@ mod commands;
 
 /// Items are many small strings, made on the parsing threads and freed on
 /// the recording one: jemalloc's thread caches cost less than glibc's
-/// malloc there (cold run, N = 1,000: 5.2 -> 4.1 CPU s).
+/// malloc there (cold run, N = 1,000: 5.2 -> 4.3 CPU s).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
