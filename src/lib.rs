@@ -57,3 +57,4 @@ pub mod serve;
 pub mod source;
 pub mod store;
 pub mod websub;
+pub mod writeback;

@@ -241,7 +241,17 @@ pub struct Store {
     conn: Connection,
     /// While a new state file is filled without a journal: the marker
     /// file that says so (see [`Store::open_locked`]).
-    filling: Option<std::path::PathBuf>,
+    filling: Option<Filling>,
+}
+
+/// A state file being filled without a journal.
+struct Filling {
+    /// The file that says so.
+    marker: std::path::PathBuf,
+    /// The state file itself, to start its write-back after each batch
+    /// (see [`crate::writeback`]): the sync that ends the fill then finds
+    /// little left to write.
+    file: std::fs::File,
 }
 
 /// The marker beside a state file being filled without a journal.
@@ -353,7 +363,11 @@ impl Store {
                 path: path.to_owned(),
                 source,
             })?;
-        store.filling = Some(marker);
+        let file = std::fs::File::open(path).map_err(|source| StoreError::Folder {
+            path: path.to_owned(),
+            source,
+        })?;
+        store.filling = Some(Filling { marker, file });
         Ok(store)
     }
 
@@ -364,7 +378,7 @@ impl Store {
     /// When the switch or the sync fails; the marker stays then, so the
     /// next run starts afresh.
     pub fn settle(&mut self, path: &Path) -> Result<(), StoreError> {
-        let Some(marker) = self.filling.take() else {
+        let Some(Filling { marker, file }) = self.filling.take() else {
             return Ok(());
         };
         let fail = |source| StoreError::Open {
@@ -380,7 +394,7 @@ impl Store {
         self.conn
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(fail)?;
-        let synced = std::fs::File::open(path).and_then(|f| f.sync_all());
+        let synced = file.sync_all();
         synced
             .and_then(|()| std::fs::remove_file(&marker))
             .map_err(|source| StoreError::Folder {
@@ -872,7 +886,11 @@ impl Store {
         }
         self.conn
             .execute_batch("COMMIT")
-            .map_err(query("committing a batch"))
+            .map_err(query("committing a batch"))?;
+        if let Some(filling) = &self.filling {
+            crate::writeback::start(&filling.file);
+        }
+        Ok(())
     }
 
     /// The fingerprint the outputs were last built from, if they are current.

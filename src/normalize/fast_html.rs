@@ -89,6 +89,42 @@ fn tag(name: &str) -> Option<(&'static str, Kind)> {
     })
 }
 
+/// Whether `value` is an `http`/`https` URL that [`Url::parse`] certainly
+/// accepts: a lowercase scheme, then a host of ASCII letters, digits and
+/// hyphens in dot-separated labels whose last starts with a letter (so it
+/// is no IPv4 address) and none is punycode, then the end or a path, query
+/// or fragment, whose parsing cannot fail. Such links are most of a feed's
+/// and are kept as written, so parsing them only to learn that was 4% of
+/// a cold run's CPU; anything else is parsed.
+fn plainly_absolute_http(value: &str) -> bool {
+    let Some(rest) = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let host = &rest[..end];
+    let mut labels = host.split('.').peekable();
+    while let Some(label) = labels.next() {
+        let well_formed = !label.is_empty()
+            && !label.starts_with("xn--")
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !well_formed {
+            return false;
+        }
+        if labels.peek().is_none() && !label.as_bytes()[0].is_ascii_lowercase() {
+            return false;
+        }
+    }
+    true
+}
+
 /// Elements with no content and no end tag.
 fn is_void(name: &str) -> bool {
     matches!(name, "br" | "img" | "wbr" | "hr")
@@ -323,8 +359,10 @@ impl<'a> Pass<'a> {
                     escape_into(&mut self.out, c.encode_utf8(&mut [0; 4]), false);
                 }
                 _ => {
+                    // memchr, not `str::find` with a char set, which
+                    // decodes every character (8% of a cold run's CPU).
                     let rest = self.rest();
-                    let len = rest.find(['<', '&']).unwrap_or(rest.len());
+                    let len = memchr::memchr2(b'<', b'&', rest.as_bytes()).unwrap_or(rest.len());
                     escape_into(&mut self.out, &rest[..len], false);
                     self.pos += len;
                 }
@@ -354,10 +392,7 @@ impl<'a> Pass<'a> {
         let mut value = String::new();
         loop {
             let rest = self.rest();
-            let len = rest
-                .bytes()
-                .take_while(|b| *b != quote && *b != b'&')
-                .count();
+            let len = memchr::memchr2(quote, b'&', rest.as_bytes()).unwrap_or(rest.len());
             value.push_str(&rest[..len]);
             self.pos += len;
             if self.peek()? == b'&' {
@@ -427,14 +462,18 @@ impl<'a> Pass<'a> {
                 continue;
             }
             let value = if matches!(attr.as_str(), "href" | "src") {
-                match Url::parse(value) {
-                    Ok(url) if allowed_scheme(url.scheme()) => value.clone(),
-                    Ok(_) => continue,
-                    Err(url::ParseError::RelativeUrlWithoutBase) => match base {
-                        Some(base) => base.join(value).ok()?.into(),
-                        None => continue,
-                    },
-                    Err(_) => continue,
+                if plainly_absolute_http(value) {
+                    value.clone()
+                } else {
+                    match Url::parse(value) {
+                        Ok(url) if allowed_scheme(url.scheme()) => value.clone(),
+                        Ok(_) => continue,
+                        Err(url::ParseError::RelativeUrlWithoutBase) => match base {
+                            Some(base) => base.join(value).ok()?.into(),
+                            None => continue,
+                        },
+                        Err(_) => continue,
+                    }
                 }
             } else {
                 value.clone()
@@ -611,6 +650,39 @@ mod tests {
         "&unknownentity;",
         "legacy &copy 2026",
     ];
+
+    #[test]
+    fn links_kept_unparsed_are_ones_the_url_parser_accepts_as_written() {
+        let plain = [
+            "https://example.org/",
+            "http://a-b.example/x y?q=<1>#frag",
+            "https://site12.example",
+            "https://x.example?q",
+        ];
+        for link in plain {
+            assert!(plainly_absolute_http(link), "{link}");
+            let url = Url::parse(link).unwrap();
+            assert!(matches!(url.scheme(), "http" | "https"), "{link}");
+        }
+        let parsed = [
+            "HTTPS://example.org/",
+            "https://Example.org/",
+            "https://127.0.0.1/",
+            "https://1.2.3/",
+            "https://a..b/",
+            "https:///x",
+            "https://xn--zz.example/",
+            "https://user@example.org/",
+            "https://example.org:8080/",
+            " https://example.org/",
+            "https://exämple.org/",
+            "javascript:alert(1)",
+            "/relative",
+        ];
+        for link in parsed {
+            assert!(!plainly_absolute_http(link), "{link}");
+        }
+    }
 
     #[test]
     fn simple_html_comes_out_as_ammonia_writes_it() {

@@ -17,7 +17,13 @@ pub struct Staged {
     tmp: BufWriter<NamedTempFile>,
     /// Bytes written so far.
     len: u64,
+    /// `len` when write-back was last started (see [`crate::writeback`]).
+    written_back: u64,
 }
+
+/// Bytes written between two requests to start write-back: a large file's
+/// `fsync` then waits for at most this much.
+const WRITE_BACK_EVERY: u64 = 16 * 1024 * 1024;
 
 fn failed(path: &Path) -> impl Fn(std::io::Error) -> PublishError + '_ {
     move |source| PublishError::Write {
@@ -43,6 +49,7 @@ impl Staged {
             path: path.to_owned(),
             tmp: BufWriter::with_capacity(256 * 1024, tmp),
             len: 0,
+            written_back: 0,
         })
     }
 
@@ -58,7 +65,17 @@ impl Staged {
     /// When the disk refuses them (full, read-only).
     pub fn append(&mut self, bytes: &[u8]) -> Result<(), PublishError> {
         self.len += bytes.len() as u64;
-        self.tmp.write_all(bytes).map_err(failed(&self.path))
+        self.tmp.write_all(bytes).map_err(failed(&self.path))?;
+        self.write_back_if_due();
+        Ok(())
+    }
+
+    /// Starts write-back of what reached the file once enough did.
+    fn write_back_if_due(&mut self) {
+        if self.len - self.written_back >= WRITE_BACK_EVERY {
+            crate::writeback::start(self.tmp.get_ref().as_file());
+            self.written_back = self.len;
+        }
     }
 
     /// Bytes written so far.
@@ -80,19 +97,22 @@ impl Staged {
     /// # Errors
     /// When either file fails, or `from` is shorter than that.
     pub fn copy_from(&mut self, from: &File, start: u64, len: u64) -> Result<(), PublishError> {
-        let fail = failed(&self.path);
-        self.tmp.flush().map_err(&fail)?;
-        let mut source = from;
-        source.seek(SeekFrom::Start(start)).map_err(&fail)?;
-        let copied = std::io::copy(&mut source.take(len), self.tmp.get_mut().as_file_mut())
-            .map_err(&fail)?;
-        if copied != len {
-            return Err(fail(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the last published file is shorter than its recorded layout",
-            )));
+        {
+            let fail = failed(&self.path);
+            self.tmp.flush().map_err(&fail)?;
+            let mut source = from;
+            source.seek(SeekFrom::Start(start)).map_err(&fail)?;
+            let copied = std::io::copy(&mut source.take(len), self.tmp.get_mut().as_file_mut())
+                .map_err(&fail)?;
+            if copied != len {
+                return Err(fail(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the last published file is shorter than its recorded layout",
+                )));
+            }
         }
         self.len += len;
+        self.write_back_if_due();
         Ok(())
     }
 
