@@ -105,7 +105,7 @@ pub fn collapse_whitespace(text: &str) -> String {
 /// tags stripped, entities decoded, whitespace collapsed.
 #[must_use]
 pub fn plain_text(input: &str) -> String {
-    let text = if input.contains(['<', '&']) {
+    let text = if memchr::memchr2(b'<', b'&', input.as_bytes()).is_some() {
         let fragment = Html::parse_fragment(input);
         fragment.root_element().text().collect::<String>()
     } else {
@@ -120,12 +120,12 @@ pub fn plain_text(input: &str) -> String {
 /// Anything else goes to [`plain_text`].
 #[must_use]
 pub fn plain_text_of_clean(html: &str) -> String {
-    if !html.contains(['<', '&']) {
+    if memchr::memchr2(b'<', b'&', html.as_bytes()).is_none() {
         return plain_text(html);
     }
     let mut text = String::with_capacity(html.len());
     let mut rest = html;
-    while let Some(at) = rest.find(['<', '&']) {
+    while let Some(at) = memchr::memchr2(b'<', b'&', rest.as_bytes()) {
         text.push_str(&rest[..at]);
         rest = &rest[at..];
         if rest.starts_with('<') {
@@ -188,7 +188,11 @@ impl Sanitizer {
     pub fn html(&self, input: &str) -> Option<String> {
         // Text with no markup, entity or no-break space comes out of the
         // HTML parser unchanged: skip it.
-        if !input.contains(['<', '>', '&', '\u{a0}']) {
+        // (memchr: a `contains` with a char set decodes every character.)
+        let bytes = input.as_bytes();
+        let plain = memchr::memchr3(b'<', b'>', b'&', bytes).is_none()
+            && memchr::memmem::find(bytes, "\u{a0}".as_bytes()).is_none();
+        if plain {
             let text = xml_safe(input.trim());
             return (!text.is_empty()).then_some(text);
         }

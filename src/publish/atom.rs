@@ -181,7 +181,7 @@ fn image_extension(image: Option<&url::Url>) -> atom_syndication::extension::Ext
 /// written as escaped HTML (`type="html"`), which readers show the same,
 /// so none of them (nor the W3C checker) takes `a <b> c` for markup.
 fn text(value: &str) -> Text {
-    if value.contains(['<', '&']) {
+    if memchr::memchr2(b'<', b'&', value.as_bytes()).is_some() {
         Text::html(crate::normalize::sanitize::escape_html(value))
     } else {
         Text::plain(value.to_owned())
