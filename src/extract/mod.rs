@@ -320,7 +320,11 @@ pub fn html(
         tz,
         now,
     )
-    .map(|(d, source)| (on_url_day(d, url, tz), source));
+    .map(|(d, source)| {
+        let d = on_url_day(d, url, tz);
+        let shown = || date_near_title(&doc, shown_title, tz, now).map(|v| v.date_naive());
+        (on_day(d, shown, "the day the page shows"), source)
+    });
     let author = author(
         &doc,
         root,
@@ -521,11 +525,29 @@ fn without_site_name(title: &str, site_name: Option<&str>) -> String {
 /// open sets: a day from any other offset, or a UTC midnight guessed from
 /// a `22:00:00Z`, moved as many dates away from the truth as towards it.)
 fn on_url_day(d: Found<DateTime<FixedOffset>>, url: &Url, tz: Tz) -> Found<DateTime<FixedOffset>> {
+    on_day(
+        d,
+        || date::from_url_path_local(url.path(), tz).map(|u| u.date_naive()),
+        "the address's day",
+    )
+}
+
+/// [`on_url_day`] with the day from elsewhere (the address, or the date
+/// line under the headline): `day` is asked for only when the timestamp is
+/// in UTC. (The date line, tried on the open sets: 7 more right of 1,000
+/// on `htmldate`, 8 of 990 on `trafilatura`; 3 fewer of 711 on `wcxb-dev`,
+/// whose gold takes the UTC day where the page shows the next one, as in
+/// "Published: 03 Dec 2025" over `2025-12-02T23:00:55Z`.)
+fn on_day(
+    d: Found<DateTime<FixedOffset>>,
+    day: impl FnOnce() -> Option<chrono::NaiveDate>,
+    what: &str,
+) -> Found<DateTime<FixedOffset>> {
     const DAY: i32 = 24 * 3600;
     if d.value.offset().local_minus_utc() != 0 {
         return d;
     }
-    let Some(day) = date::from_url_path_local(url.path(), tz).map(|u| u.date_naive()) else {
+    let Some(day) = day() else {
         return d;
     };
     let seconds = i32::try_from(d.value.time().num_seconds_from_midnight()).unwrap_or(0);
@@ -537,7 +559,7 @@ fn on_url_day(d: Found<DateTime<FixedOffset>>, url: &Url, tz: Tz) -> Found<DateT
     match FixedOffset::east_opt(hours * 3600).filter(|_| (-12..=14).contains(&hours)) {
         Some(offset) => Found {
             value: d.value.with_timezone(&offset),
-            from: format!("{} (on the address's day)", d.from),
+            from: format!("{} (on {what})", d.from),
         },
         None => d,
     }

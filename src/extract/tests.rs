@@ -771,6 +771,27 @@ fn a_utc_timestamp_a_day_off_the_address_shows_the_address_day() {
 }
 
 #[test]
+fn a_utc_timestamp_a_day_off_the_shown_date_shows_the_shown_day() {
+    let with_line = |line: &str| {
+        page(
+            "https://news.example.org/night-market",
+            &format!(
+                r#"<html><head><title>Night market opens</title>
+<meta property="article:published_time" content="2026-03-02T23:30:00Z"></head>
+<body><article><h1>Night market opens</h1><p class="line">{line}</p>{BODY}</article></body></html>"#
+            ),
+        )
+    };
+    let (d, _) = with_line("March 3, 2026").published.expect("a date");
+    assert_eq!(d.value.to_rfc3339(), "2026-03-03T00:30:00+01:00");
+    // The shown day agrees, or is further off: the timestamp as written.
+    for line in ["March 2, 2026", "March 9, 2026", "By the harbour desk"] {
+        let (d, _) = with_line(line).published.expect("a date");
+        assert_eq!(d.value.to_rfc3339(), "2026-03-02T23:30:00+00:00", "{line}");
+    }
+}
+
+#[test]
 fn furniture_named_by_its_class_leaves_the_body() {
     // Long enough for readability scoring to pick the text's container.
     let more = (1..=8)
