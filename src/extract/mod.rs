@@ -705,8 +705,8 @@ fn is_furniture(el: ElementRef<'_>) -> bool {
 /// A short element whose class or id says it holds the date (`post-date`,
 /// `published`, `entry-meta`, `byline`...): sites mark the date they show.
 fn date_in_marked_element(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
-    const MARKS: [&str; 7] = [
-        "date", "publish", "posted", "updated", "byline", "time", "meta",
+    const MARKS: [&str; 10] = [
+        "date", "publish", "posted", "updated", "byline", "time", "meta", "datum", "fecha", "info",
     ];
     let candidates = sel("[class], [id]");
     doc.select(&candidates).find_map(|el| {

@@ -792,6 +792,21 @@ fn a_utc_timestamp_a_day_off_the_shown_date_shows_the_shown_day() {
 }
 
 #[test]
+fn a_date_in_an_element_named_for_it_in_german_or_spanish_or_as_info() {
+    for class in ["artikel-datum", "fecha-nota", "post-info"] {
+        let e = page(
+            "https://news.example.org/night-market",
+            &format!(
+                r#"<html><head><title>Harbour notes</title></head><body>
+<div class="masthead">Harbour notes</div><article>{BODY}<span class="{class}">06.10.2025 11:15</span></article></body></html>"#
+            ),
+        );
+        let (d, _) = e.published.expect(class);
+        assert_eq!(d.value.date_naive().to_string(), "2025-10-06", "{class}");
+    }
+}
+
+#[test]
 fn furniture_named_by_its_class_leaves_the_body() {
     // Long enough for readability scoring to pick the text's container.
     let more = (1..=8)
