@@ -100,14 +100,20 @@ fn people(v: &Value) -> Option<String> {
 
 /// The first article object on the page, if any.
 pub(crate) fn article(doc: &Html) -> Article {
-    let scripts =
-        Selector::parse(r#"script[type="application/ld+json"]"#).expect("static selector");
+    // Some sites leave the type out: a bare `<script>` whose text is a
+    // schema.org object is read too.
+    let scripts = Selector::parse(r#"script[type="application/ld+json"], script:not([type])"#)
+        .expect("static selector");
     for script in doc.select(&scripts) {
         let raw: String = script.text().collect();
         let raw = raw
             .trim()
             .trim_start_matches("<![CDATA[")
             .trim_end_matches("]]>");
+        let untyped = script.value().attr("type").is_none();
+        if untyped && !(raw.starts_with('{') && raw.contains("schema.org")) {
+            continue;
+        }
         let Ok(value) = serde_json::from_str::<Value>(raw) else {
             continue;
         };

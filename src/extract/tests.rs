@@ -807,6 +807,29 @@ fn a_date_in_an_element_named_for_it_in_german_or_spanish_or_as_info() {
 }
 
 #[test]
+fn json_ld_in_a_script_without_a_type_is_read() {
+    let with_script = |open: &str, json: &str| {
+        page(
+            "https://news.example.org/night-market",
+            &format!(
+                r#"<html><head><title>Harbour notes</title>{open}{json}</script></head><body><article>{BODY}</article></body></html>"#
+            ),
+        )
+    };
+    let json = r#"{"@context": "https://schema.org", "@type": "NewsArticle", "datePublished": "2025-10-06T06:00:00+01:00"}"#;
+    let (d, _) = with_script("<script>", json).published.expect("a date");
+    assert_eq!(d.value.to_rfc3339(), "2025-10-06T06:00:00+01:00");
+    // A script of another type, or a bare one that is not schema.org, is not.
+    let other = r#"{"@type": "NewsArticle", "datePublished": "2025-10-06T06:00:00+01:00"}"#;
+    assert!(with_script("<script>", other).published.is_none());
+    assert!(
+        with_script(r#"<script type="text/template">"#, json)
+            .published
+            .is_none()
+    );
+}
+
+#[test]
 fn furniture_named_by_its_class_leaves_the_body() {
     // Long enough for readability scoring to pick the text's container.
     let more = (1..=8)
