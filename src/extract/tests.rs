@@ -812,7 +812,7 @@ fn json_ld_in_a_script_without_a_type_is_read() {
         page(
             "https://news.example.org/night-market",
             &format!(
-                r#"<html><head><title>Harbour notes</title>{open}{json}</script></head><body><article>{BODY}</article></body></html>"#
+                r"<html><head><title>Harbour notes</title>{open}{json}</script></head><body><article>{BODY}</article></body></html>"
             ),
         )
     };
