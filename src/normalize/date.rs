@@ -77,7 +77,7 @@ static DATE_IN_TEXT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::ne
     let time =
         r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?:\s+[a-z]{2,5}\b)?)?";
     let pattern = format!(
-        r"(?i)\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{month},?\s+\d{{4}}{time}|{month}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}{time}|\d{{4}}-\d{{2}}-\d{{2}}(?:[t ]\d{{2}}:\d{{2}}(?::\d{{2}})?(?:z|[+-]\d{{2}}:?\d{{2}})?)?|\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}}|\d{{4}}/\d{{2}}/\d{{2}}|(?:\d{{1,4}}|an?|one)\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago|yesterday)\b"
+        r"(?i)\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{month},?\s+\d{{4}}{time}|{month}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}{time}|\d{{4}}-\d{{2}}-\d{{2}}(?:[t ]\d{{2}}:\d{{2}}(?::\d{{2}})?(?:z|[+-]\d{{2}}:?\d{{2}})?)?|\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}}|\d{{4}}/\d{{2}}/\d{{2}}|\d{{4}}\.\d{{2}}\.\d{{2}}|\d{{1,2}}\.\d{{1,2}}\.\d{{2}}|(?:\d{{1,4}}|an?|one)\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago|yesterday)\b"
     );
     regex::Regex::new(&pattern).expect("static regex")
 });
@@ -659,6 +659,12 @@ fn slashed_date(token: &str) -> Option<(i32, u32, u32)> {
             return Some((n[2] as i32, a, b));
         }
     }
+    // `DD.MM.YY`, as German pages print it; two-digit years as RFC 2822
+    // reads them (00-49 → 20xx).
+    if sep == '.' && parts[2].len() == 2 && parts[0].len() <= 2 && parts[1].len() <= 2 {
+        let century = if n[2] < 50 { 2000 } else { 1900 };
+        return Some((century + n[2] as i32, n[1], n[0]));
+    }
     None
 }
 
@@ -671,6 +677,16 @@ mod tests {
     }
 
     #[test]
+    fn dotted_dates_with_short_years_or_the_year_first_are_found_in_text() {
+        let now = utc("2026-12-01T00:00:00Z");
+        let day =
+            |text: &str| find_in_text_local(text, Tz::UTC, now).map(|d| d.date_naive().to_string());
+        assert_eq!(day("Party, 30.10.23").as_deref(), Some("2023-10-30"));
+        assert_eq!(day("2023.11.02. 20:06").as_deref(), Some("2023-11-02"));
+        assert_eq!(day("Version 2.10").as_deref(), None);
+    }
+
+    #[test]
     fn slashed_dates_are_read_only_when_unambiguous() {
         assert_eq!(slashed_date("25/03/2019"), Some((2019, 3, 25)));
         assert_eq!(slashed_date("03/25/2019"), Some((2019, 3, 25)));
@@ -678,6 +694,9 @@ mod tests {
         assert_eq!(slashed_date("25.03.2019"), Some((2019, 3, 25)));
         assert_eq!(slashed_date("2019/03/04"), Some((2019, 3, 4)));
         assert_eq!(slashed_date("03/04/2019"), None, "March 4 or 3 April");
+        assert_eq!(slashed_date("31.10.23"), Some((2023, 10, 31)));
+        assert_eq!(slashed_date("03.04.98"), Some((1998, 4, 3)));
+        assert_eq!(slashed_date("03/04/23"), None, "slashes with a short year");
     }
 
     #[test]
