@@ -671,7 +671,59 @@ fn published(
     if let Some(d) = labelled_date(doc, tz, now) {
         return Some((found(d, "a labelled date line"), DateSource::Text));
     }
+    if let Some(d) = dateline(doc, tz) {
+        return Some((
+            found(d, "the dateline of the first paragraph"),
+            DateSource::Text,
+        ));
+    }
     date::from_url_path_local(url.path(), tz).map(|d| (found(d, "url path"), DateSource::Url))
+}
+
+/// The date a news item's first paragraph opens with, as agencies write
+/// it ("01.02.2022 – The council…", "Kiel (12.11.2021). The…"): only the
+/// first paragraphs of text outside furniture, and only a date within
+/// their first words, so a date the story mentions later is not taken.
+fn dateline(doc: &Html, tz: Tz) -> Option<DateTime<FixedOffset>> {
+    doc.select(&sel("p"))
+        .filter(|p| !in_furniture(*p))
+        .filter(|p| p.text().flat_map(str::split_whitespace).nth(8).is_some())
+        .take(PARAGRAPHS)
+        .find_map(|p| opening_date(p, tz))
+}
+
+/// The paragraphs [`dateline`] looks at: the first few of the page's text
+/// (a cookie notice or a teaser may come before the story).
+const PARAGRAPHS: usize = 3;
+
+/// The date `p` opens with, if any.
+fn opening_date(p: ElementRef<'_>, tz: Tz) -> Option<DateTime<FixedOffset>> {
+    let opening: String = p
+        .text()
+        .flat_map(str::split_whitespace)
+        .take(4)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let head = opening
+        .split(['–', '—', '|', '„', '"', '('])
+        .find(|part| !part.trim().is_empty())
+        .unwrap_or_default();
+    let inside = opening
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'));
+    [Some(head), inside.map(|(d, _)| d)]
+        .into_iter()
+        .flatten()
+        .find_map(|part| {
+            let part = part.trim().trim_end_matches(['.', ',', ':', '-']);
+            let word = |w: Option<&str>| {
+                w.map(|w| w.trim_end_matches(['.', ',', ':', '-']))
+                    .and_then(|w| date::parse_local(w, tz))
+            };
+            date::parse_local(part, tz)
+                .or_else(|| word(part.split(' ').next()))
+                .or_else(|| word(part.rsplit(' ').next()))
+        })
 }
 
 /// Whether an element sits in page furniture (navigation, sidebars,

@@ -807,6 +807,27 @@ fn a_date_in_an_element_named_for_it_in_german_or_spanish_or_as_info() {
 }
 
 #[test]
+fn a_date_opening_the_first_paragraph_is_the_dateline() {
+    let with_opening = |opening: &str| {
+        page(
+            "https://news.example.org/ferry",
+            &format!(
+                r"<html><head><title>Ferry saved</title></head><body><div>
+<p>{opening} the island council voted on Tuesday evening to keep the winter ferry running.</p>
+<p>The crossing takes forty minutes and carries the post, the doctor and the school.</p></div></body></html>"
+            ),
+        )
+    };
+    for opening in ["01.02.2026 –", "Kiel (01.02.2026).", "01.02.2026:"] {
+        let (d, _) = with_opening(opening).published.expect(opening);
+        assert_eq!(d.value.date_naive().to_string(), "2026-02-01", "{opening}");
+    }
+    // A date further into the sentence is something the story mentions.
+    let later = with_opening("After a long winter of meetings since 01.02.2026");
+    assert!(later.published.is_none());
+}
+
+#[test]
 fn json_ld_in_a_script_without_a_type_is_read() {
     let with_script = |open: &str, json: &str| {
         page(
