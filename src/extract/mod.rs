@@ -673,7 +673,7 @@ fn published(
     }
     if let Some(d) = dateline(doc, tz) {
         return Some((
-            found(d, "the dateline of the first paragraph"),
+            found(d, "the dateline of an opening paragraph"),
             DateSource::Text,
         ));
     }
@@ -711,18 +711,18 @@ fn opening_date(p: ElementRef<'_>, tz: Tz) -> Option<DateTime<FixedOffset>> {
     let inside = opening
         .split_once('(')
         .and_then(|(_, rest)| rest.split_once(')'));
+    let read =
+        |text: &str| date::parse_local(text.trim().trim_end_matches(['.', ',', ':', '-']), tz);
+    // The whole part ("01.02.2026 10:00"), or its first or last word
+    // ("01.02.2026: The…", "Kiel, 01.02.2026").
     [Some(head), inside.map(|(d, _)| d)]
         .into_iter()
         .flatten()
         .find_map(|part| {
-            let part = part.trim().trim_end_matches(['.', ',', ':', '-']);
-            let word = |w: Option<&str>| {
-                w.map(|w| w.trim_end_matches(['.', ',', ':', '-']))
-                    .and_then(|w| date::parse_local(w, tz))
-            };
-            date::parse_local(part, tz)
-                .or_else(|| word(part.split(' ').next()))
-                .or_else(|| word(part.rsplit(' ').next()))
+            let part = part.trim();
+            read(part)
+                .or_else(|| part.split(' ').next().and_then(read))
+                .or_else(|| part.rsplit(' ').next().and_then(read))
         })
 }
 

@@ -461,22 +461,19 @@ impl<'a> Pass<'a> {
             if !allowed_attribute(name, attr) {
                 continue;
             }
-            let value = if matches!(attr.as_str(), "href" | "src") {
-                if plainly_absolute_http(value) {
-                    value.clone()
-                } else {
-                    match Url::parse(value) {
-                        Ok(url) if allowed_scheme(url.scheme()) => value.clone(),
-                        Ok(_) => continue,
-                        Err(url::ParseError::RelativeUrlWithoutBase) => match base {
-                            Some(base) => base.join(value).ok()?.into(),
-                            None => continue,
-                        },
-                        Err(_) => continue,
-                    }
-                }
-            } else {
+            let is_link = matches!(attr.as_str(), "href" | "src");
+            let value = if !is_link || plainly_absolute_http(value) {
                 value.clone()
+            } else {
+                match Url::parse(value) {
+                    Ok(url) if allowed_scheme(url.scheme()) => value.clone(),
+                    Ok(_) => continue,
+                    Err(url::ParseError::RelativeUrlWithoutBase) => match base {
+                        Some(base) => base.join(value).ok()?.into(),
+                        None => continue,
+                    },
+                    Err(_) => continue,
+                }
             };
             self.out.push(' ');
             self.out.push_str(attr);
