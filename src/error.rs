@@ -179,6 +179,16 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// Moving a published file's layout between its temp file and the
+    /// state file.
+    #[error("state file layout: {context}")]
+    Layout {
+        /// What was being done.
+        context: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A failure while writing an output file.

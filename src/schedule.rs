@@ -87,7 +87,7 @@ mod tests {
     fn source(interval: u64, schedule: Option<&str>) -> SourceConfig {
         SourceConfig {
             interval: Duration::from_secs(interval),
-            schedule: schedule.map(|s| s.parse().unwrap()),
+            schedule: schedule.map(|s| Box::new(s.parse().unwrap())),
             ..SourceConfig::feed("s", Location::Path("/x".into()))
         }
     }

@@ -22,7 +22,7 @@ use crate::model::{Article, DateSource, SourceMeta, Validators};
 use crate::normalize::link;
 
 mod published;
-pub use published::{ItemKey, Layout, Placed};
+pub use published::{ItemKey, Layout, LayoutEntries, Placed, Placements, Stamp};
 
 const SCHEMA: &str = r"
 CREATE TABLE IF NOT EXISTS sources (

@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::config::{FilterFields, Format, Output, Settings, SourceConfig};
 use crate::error::PublishError;
-use crate::store::{Attribution, Placed, Store, StoredItem};
+use crate::store::{Attribution, Placed, Placements, Store, StoredItem};
 
 /// Items rendered at a time: bounds memory while keeping per-chunk
 /// overhead negligible.
@@ -184,7 +184,7 @@ struct Target<'a> {
     /// Items written so far.
     written: usize,
     /// Where each went, for the layout (spliceable formats only).
-    placed: Vec<Placed>,
+    placed: Option<Placements>,
 }
 
 /// Publishes every output in every configured format.
@@ -286,7 +286,7 @@ fn begin<'a>(
             file,
             head,
             written: 0,
-            placed: Vec::new(),
+            placed: spliceable(format).then(Placements::new).transpose()?,
         });
     }
     Ok(targets)
@@ -342,7 +342,7 @@ fn render_chunk(
             .items(&target.head, &run, &mut buf, &mut spans)
             .map_err(build_error(target.head.output, target.format))?;
         target.written += chunk.len();
-        if spliceable(target.format) {
+        if let Some(placed) = &mut target.placed {
             if spans.len() != chunk.len() {
                 return Err(build_error(target.head.output, target.format)(format!(
                     "placed {} of {} items",
@@ -352,12 +352,12 @@ fn render_chunk(
             }
             let base = target.file.len();
             for ((item, &context), &(start, len)) in chunk.iter().zip(&contexts).zip(&spans) {
-                target.placed.push(Placed {
+                placed.push(&Placed {
                     row_id: item.row_id,
                     revision: item.revision,
                     context,
                     span: Some((base + start as u64, len as u64)),
-                });
+                })?;
             }
         }
     }
@@ -452,16 +452,18 @@ fn publish_streaming(
     let sources_digest = store.sources_digest(names)?;
     targets?
         .into_iter()
-        .map(|mut t| {
+        .map(|t| {
             let path = t.file.path().to_owned();
             let changed = t.file.commit()?;
-            if spliceable(t.format) {
-                t.placed.extend_from_slice(&turned_away);
+            if let Some(mut placed) = t.placed {
+                for entry in &turned_away {
+                    placed.push(entry)?;
+                }
                 splice::record(
                     store,
                     &path,
                     splice::basis(settings, output, t.format, &sources_digest),
-                    t.placed,
+                    placed,
                 )?;
             }
             Ok(Written {

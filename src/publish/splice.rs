@@ -23,7 +23,7 @@ use super::{
 };
 use crate::config::{FilterFields, Format, Output, Settings};
 use crate::error::PublishError;
-use crate::store::{ItemKey, Layout, Placed, Store, StoredItem};
+use crate::store::{ItemKey, LayoutEntries, Placed, Placements, Stamp, Store, StoredItem};
 
 /// Items read and rendered in full at most: more changed than this and
 /// the output is rebuilt by streaming, whose memory stays bounded.
@@ -77,15 +77,65 @@ pub(super) fn record(
     store: &Store,
     path: &Path,
     basis: [u8; 16],
-    placed: Vec<Placed>,
+    placed: Placements,
 ) -> Result<(), PublishError> {
-    let layout = stat(path).map(|(file_len, file_mtime_ns)| Layout {
+    let stamp = stat(path).map(|(file_len, file_mtime_ns)| Stamp {
         basis,
         file_len,
         file_mtime_ns,
-        placed,
     });
-    Ok(store.set_layout(&layout_key(path), layout.as_ref())?)
+    Ok(store.set_layout(&layout_key(path), stamp.as_ref().map(|s| (s, placed)))?)
+}
+
+/// The entries of a recorded layout by item row id: packed as
+/// `row_id << 24 | index` and sorted, 8 bytes per entry, where a hash map
+/// would hold about three times that.
+struct Index(Vec<u64>);
+
+/// Bits of an [`Index`] entry that hold the layout index.
+const INDEX_BITS: u32 = 24;
+
+impl Index {
+    /// Reads every entry's row id; `None` when one does not fit the packing
+    /// (the output is then rebuilt in full).
+    fn of(entries: &mut LayoutEntries<'_>) -> Result<Option<Self>, PublishError> {
+        if entries.len() >= 1 << INDEX_BITS {
+            return Ok(None);
+        }
+        let mut packed = Vec::with_capacity(entries.len());
+        for k in 0..entries.len() {
+            let row = entries.get(k)?.row_id;
+            match u64::try_from(row) {
+                Ok(row) if row < 1 << (64 - INDEX_BITS) => {
+                    packed.push(row << INDEX_BITS | k as u64);
+                }
+                _ => return Ok(None),
+            }
+        }
+        packed.sort_unstable();
+        Ok(Some(Self(packed)))
+    }
+
+    /// The entry of `entries` recorded for the item `row_id`, if any.
+    fn find(
+        &self,
+        entries: &mut LayoutEntries<'_>,
+        row_id: i64,
+    ) -> Result<Option<Placed>, PublishError> {
+        let Ok(row) = u64::try_from(row_id) else {
+            return Ok(None);
+        };
+        let at = self.0.partition_point(|&p| p >> INDEX_BITS < row);
+        let Some(&p) = self.0.get(at).filter(|&&p| p >> INDEX_BITS == row) else {
+            return Ok(None);
+        };
+        let index = usize::try_from(p & ((1 << INDEX_BITS) - 1)).unwrap_or(usize::MAX);
+        if index >= entries.len() {
+            return Ok(None);
+        }
+        // Another format's layout may list its items in another order.
+        Ok(Some(entries.get(index)?).filter(|e| e.row_id == row_id))
+    }
 }
 
 /// Publishes `output` from its last files, or returns `None` when it must
@@ -114,32 +164,40 @@ pub(super) fn publish(
             tracing::debug!(file = %path.display(), "Rebuilding: no layout recorded.");
             return Ok(None);
         };
-        if layout.basis != basis(settings, output, format, &sources_digest) {
+        if layout.stamp.basis != basis(settings, output, format, &sources_digest) {
             tracing::debug!(file = %path.display(), "Rebuilding: the config or a source changed.");
             return Ok(None);
         }
-        if stat(&path) != Some((layout.file_len, layout.file_mtime_ns)) {
+        if stat(&path) != Some((layout.stamp.file_len, layout.stamp.file_mtime_ns)) {
             tracing::debug!(file = %path.display(), "Rebuilding: the file is not the one recorded.");
             return Ok(None);
         }
         lasts.push(layout);
     }
     let keys = store.item_keys(names)?;
-    let Some(mut chosen) = choose(output, &keys, &lasts[0], store)? else {
+    let mut entries = lasts
+        .iter()
+        .map(|last| store.layout_entries(last))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(index) = Index::of(&mut entries[0])? else {
+        tracing::debug!(output = %output.name, "Rebuilding: the layout is too large to index.");
+        return Ok(None);
+    };
+    let Some(mut chosen) = choose(output, keys, (&index, &mut entries[0]), store)? else {
         tracing::debug!(output = %output.name, "Rebuilding: too many items changed.");
         return Ok(None);
     };
-    // Each format's contexts, and the unchanged items whose context moved
+    // Each format's copies, and the unchanged items whose context moved
     // (Atom entries that must take another second): read those too, so
     // the files can then be written at once, without the store.
     let mut plans = Vec::with_capacity(formats.len());
-    for (&format, last) in formats.iter().zip(&lasts) {
-        let plan = Plan::new(format, last, &chosen);
+    for (&format, last) in formats.iter().zip(&mut entries) {
+        let plan = Plan::new(format, (&index, last), &chosen)?;
         let moved: Vec<i64> = plan
             .copies
             .iter()
             .zip(&chosen.included)
-            .filter(|(copy, key)| copy.is_none() && !chosen.read.contains_key(&key.row_id))
+            .filter(|(copy, key)| copy.span().is_none() && !chosen.read.contains_key(&key.row_id))
             .map(|(_, key)| key.row_id)
             .collect();
         if chosen.read.len() + moved.len() > MOST_CHANGED {
@@ -149,6 +207,9 @@ pub(super) fn publish(
         chosen.read.extend(store.items_by_id(&moved)?);
         plans.push(plan);
     }
+    // The layouts are recorded again below: their handles go first.
+    drop(entries);
+    drop(index);
     // The files share nothing: each is written on a thread of its own,
     // so one's copying overlaps another's rendering and syncing.
     let chosen = &chosen;
@@ -228,43 +289,45 @@ struct Chosen {
 
 /// Walks the item keys as the streaming publish walks the items: an item
 /// whose stamp is the last layout's keeps the filter's verdict; any other
-/// is read and filtered. `None` when too many changed.
+/// is read and filtered. `None` when too many changed. The keys an output
+/// holds are kept in place, as `included`.
 fn choose(
     output: &Output,
-    keys: &[ItemKey],
-    last: &Layout,
+    mut keys: Vec<ItemKey>,
+    (index, last): (&Index, &mut LayoutEntries<'_>),
     store: &Store,
 ) -> Result<Option<Chosen>, PublishError> {
-    let known: HashMap<i64, &Placed> = last.placed.iter().map(|p| (p.row_id, p)).collect();
-    let mut chosen = Chosen {
-        included: Vec::new(),
-        turned_away: Vec::new(),
-        read: HashMap::new(),
-    };
-    for key in keys {
-        if chosen.included.len() >= output.max_items {
+    let mut turned_away = Vec::new();
+    let mut read = HashMap::new();
+    let mut kept = 0;
+    for k in 0..keys.len() {
+        if kept >= output.max_items {
             break;
         }
-        let wanted = match known.get(&key.row_id) {
-            Some(p) if p.revision == key.revision => p.span.is_some(),
-            _ => {
-                if chosen.read.len() >= MOST_CHANGED {
-                    return Ok(None);
-                }
-                let Some(item) = store.items_by_id(&[key.row_id])?.remove(&key.row_id) else {
-                    continue;
-                };
-                let accepted = output.filter.accepts(&FilterFields::of(&item.article));
-                if accepted {
-                    chosen.read.insert(key.row_id, item);
-                }
-                accepted
+        let key = keys[k];
+        let known = index
+            .find(last, key.row_id)?
+            .filter(|p| p.revision == key.revision);
+        let wanted = if let Some(p) = known {
+            p.span.is_some()
+        } else {
+            if read.len() >= MOST_CHANGED {
+                return Ok(None);
             }
+            let Some(item) = store.items_by_id(&[key.row_id])?.remove(&key.row_id) else {
+                continue;
+            };
+            let accepted = output.filter.accepts(&FilterFields::of(&item.article));
+            if accepted {
+                read.insert(key.row_id, item);
+            }
+            accepted
         };
         if wanted {
-            chosen.included.push(*key);
+            keys[kept] = key;
+            kept += 1;
         } else {
-            chosen.turned_away.push(Placed {
+            turned_away.push(Placed {
                 row_id: key.row_id,
                 revision: key.revision,
                 context: 0,
@@ -272,7 +335,12 @@ fn choose(
             });
         }
     }
-    Ok(Some(chosen))
+    keys.truncate(kept);
+    Ok(Some(Chosen {
+        included: keys,
+        turned_away,
+        read,
+    }))
 }
 
 /// Where the next copied run of old bytes starts and ends in the last
@@ -283,44 +351,69 @@ struct Copying {
     at: u64,
 }
 
-/// One file's part of a publish: each item's context, and where in the
-/// last file the bytes of those that can be copied are.
+/// Where in the last file an included item's bytes can be copied from,
+/// packed in 8 bytes (offset in the high 40 bits, length in the low 24),
+/// since a plan holds one per item per format. An item whose place does
+/// not fit is rendered again, which gives the same bytes.
+#[derive(Clone, Copy)]
+struct Copy(u64);
+
+impl Copy {
+    const RENDER: Self = Self(u64::MAX);
+    const LEN_BITS: u32 = 24;
+
+    fn of(span: Option<(u64, u64)>) -> Self {
+        match span {
+            Some((start, len))
+                if start < 1 << (64 - Self::LEN_BITS) && len < (1 << Self::LEN_BITS) - 1 =>
+            {
+                Self(start << Self::LEN_BITS | len)
+            }
+            _ => Self::RENDER,
+        }
+    }
+
+    fn span(self) -> Option<(u64, u64)> {
+        (self.0 != Self::RENDER.0).then_some((
+            self.0 >> Self::LEN_BITS,
+            self.0 & ((1 << Self::LEN_BITS) - 1),
+        ))
+    }
+}
+
+/// One file's part of a publish: where in the last file the bytes of the
+/// items that can be copied are. (Each item's context is worked out
+/// again while writing: the same calls in the same order give the same.)
 struct Plan {
     format: Format,
-    contexts: Vec<i64>,
-    /// Beside each included item: its span in the last file, or `None`
-    /// when it must be rendered.
-    copies: Vec<Option<(u64, u64)>>,
+    /// Beside each included item.
+    copies: Vec<Copy>,
 }
 
 impl Plan {
-    fn new(format: Format, last: &Layout, chosen: &Chosen) -> Self {
-        let known: HashMap<i64, &Placed> = last.placed.iter().map(|p| (p.row_id, p)).collect();
+    fn new(
+        format: Format,
+        (index, last): (&Index, &mut LayoutEntries<'_>),
+        chosen: &Chosen,
+    ) -> Result<Self, PublishError> {
         let mut writer = writer_for(format);
-        let mut contexts = Vec::with_capacity(chosen.included.len());
         let mut copies = Vec::with_capacity(chosen.included.len());
         for key in &chosen.included {
             let context = writer.context(updated_from(key.published, key.updated));
-            contexts.push(context);
-            copies.push(
-                known
-                    .get(&key.row_id)
-                    .filter(|p| p.revision == key.revision && p.context == context)
-                    .and_then(|p| p.span),
-            );
+            let span = index
+                .find(last, key.row_id)?
+                .filter(|p| p.revision == key.revision && p.context == context)
+                .and_then(|p| p.span);
+            copies.push(Copy::of(span));
         }
-        Self {
-            format,
-            contexts,
-            copies,
-        }
+        Ok(Self { format, copies })
     }
 }
 
 /// What writing one file from the last one did.
 struct Rebuilt {
     /// The new layout's entries.
-    placed: Vec<Placed>,
+    placed: Placements,
     /// Whether the file's bytes changed.
     changed: bool,
     /// Items rendered (the rest were copied).
@@ -355,13 +448,13 @@ fn rebuild(
     file.append(&buf)?;
     let separator = writer.separator();
     let gap = separator.len() as u64;
-    let mut placed = Vec::with_capacity(chosen.included.len() + chosen.turned_away.len());
+    let mut placed = Placements::new()?;
     let mut copying: Option<Copying> = None;
     let mut rendered = 0usize;
-    let steps = chosen.included.iter().zip(&plan.contexts).zip(&plan.copies);
-    for (k, ((key, &context), copy)) in steps.enumerate() {
+    for (k, (key, copy)) in chosen.included.iter().zip(&plan.copies).enumerate() {
         let after_item = k > 0;
-        if let &Some((start, len)) = copy {
+        let context = writer.context(updated_from(key.published, key.updated));
+        if let Some((start, len)) = copy.span() {
             // Consecutive in the last file too: one copy, separators and all.
             let at = match &mut copying {
                 Some(run) if run.to + gap == start => {
@@ -384,12 +477,12 @@ fn rebuild(
                     file.len()
                 }
             };
-            placed.push(Placed {
+            placed.push(&Placed {
                 row_id: key.row_id,
                 revision: key.revision,
                 context,
                 span: Some((at, len)),
-            });
+            })?;
             continue;
         }
         if let Some(run) = copying.take() {
@@ -416,12 +509,12 @@ fn rebuild(
         let at = file.len() + start as u64;
         file.append(&out)?;
         rendered += 1;
-        placed.push(Placed {
+        placed.push(&Placed {
             row_id: key.row_id,
             revision: key.revision,
             context,
             span: Some((at, len as u64)),
-        });
+        })?;
     }
     if let Some(run) = copying.take() {
         file.copy_from(&old, run.from, run.to - run.from)?;
@@ -431,7 +524,9 @@ fn rebuild(
         .end(&head, &mut buf)
         .map_err(build_error(output, format))?;
     file.append(&buf)?;
-    placed.extend_from_slice(&chosen.turned_away);
+    for entry in &chosen.turned_away {
+        placed.push(entry)?;
+    }
     drop(old);
     let changed = file.commit()?;
     Ok(Rebuilt {
@@ -439,4 +534,53 @@ fn rebuild(
         changed,
         rendered,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_pack_what_fits_and_render_the_rest() {
+        for span in [(0, 0), (7, 1), ((1 << 40) - 1, (1 << 24) - 2)] {
+            assert_eq!(Copy::of(Some(span)).span(), Some(span));
+        }
+        for span in [None, Some((1 << 40, 5)), Some((5, (1 << 24) - 1))] {
+            assert_eq!(Copy::of(span).span(), None, "{span:?}");
+        }
+    }
+
+    #[test]
+    fn the_index_finds_each_entry_by_row_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        // Row ids out of order, as a layout lists items newest first.
+        let rows: Vec<i64> = (0..9000).map(|k| (k * 7919) % 9001 + 1).collect();
+        let mut placed = Placements::new().unwrap();
+        for &row_id in &rows {
+            let entry = Placed {
+                row_id,
+                revision: row_id * 2,
+                context: 0,
+                span: Some((u64::try_from(row_id).unwrap(), 1)),
+            };
+            placed.push(&entry).unwrap();
+        }
+        let stamp = Stamp {
+            basis: [0; 16],
+            file_len: 1,
+            file_mtime_ns: 1,
+        };
+        store.set_layout("f", Some((&stamp, placed))).unwrap();
+        let layout = store.layout("f").unwrap().unwrap();
+        let mut entries = store.layout_entries(&layout).unwrap();
+        let index = Index::of(&mut entries).unwrap().unwrap();
+        for &row_id in rows.iter().rev() {
+            let found = index.find(&mut entries, row_id).unwrap().unwrap();
+            assert_eq!((found.row_id, found.revision), (row_id, row_id * 2));
+        }
+        for absent in [0, -3, 9002, 1 << 50] {
+            assert!(index.find(&mut entries, absent).unwrap().is_none());
+        }
+    }
 }

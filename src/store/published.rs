@@ -87,17 +87,135 @@ impl Placed {
     }
 }
 
-/// A published file's layout, as recorded after writing it.
+/// What a layout is recorded for: the file as written and what its
+/// items' bytes depended on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
+pub struct Stamp {
     /// See the `basis` column.
     pub basis: [u8; 16],
     /// The file's length when written.
     pub file_len: u64,
     /// Its modification time when written, in nanoseconds.
     pub file_mtime_ns: i64,
-    /// Every item considered for it, in order.
-    pub placed: Vec<Placed>,
+}
+
+/// A published file's layout, as recorded after writing it. Its entries
+/// stay in the state file, read through [`LayoutEntries`]: an output of
+/// every item would otherwise hold 40 bytes per item per format in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// What it was recorded for.
+    pub stamp: Stamp,
+    /// How many entries it has.
+    pub entries: usize,
+    /// Its row in `layouts`, for the blob handle.
+    row: i64,
+}
+
+/// Entries read by blob I/O through a window of consecutive ones:
+/// publishing reads them mostly in order, so one read serves thousands.
+pub struct LayoutEntries<'s> {
+    blob: rusqlite::blob::Blob<'s>,
+    entries: usize,
+    window: Vec<u8>,
+    /// The index of the window's first entry.
+    first: usize,
+}
+
+/// Entries read at a time.
+const WINDOW: usize = 4096;
+
+fn layout_io(context: &'static str) -> impl FnOnce(std::io::Error) -> StoreError {
+    move |source| StoreError::Layout { context, source }
+}
+
+impl LayoutEntries<'_> {
+    /// How many entries there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
+    /// The entry at `index` (below [`LayoutEntries::len`]).
+    ///
+    /// # Errors
+    /// When the blob cannot be read (or `index` is out of range).
+    pub fn get(&mut self, index: usize) -> Result<Placed, StoreError> {
+        let have = self.window.len() / PLACED_BYTES;
+        if index < self.first || index >= self.first + have {
+            let count = WINDOW.min(self.entries.saturating_sub(index));
+            if count == 0 {
+                return Err(layout_io("reading an entry")(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("entry {index} of {}", self.entries),
+                )));
+            }
+            self.window.resize(count * PLACED_BYTES, 0);
+            self.blob
+                .read_at_exact(&mut self.window, index * PLACED_BYTES)
+                .map_err(query("reading a layout"))?;
+            self.first = index;
+        }
+        let at = (index - self.first) * PLACED_BYTES;
+        Ok(Placed::decode(&self.window[at..at + PLACED_BYTES]))
+    }
+}
+
+/// A layout's entries as a publish makes them, kept in an unnamed temp
+/// file until [`Store::set_layout`] copies them into the state.
+pub struct Placements {
+    file: std::io::BufWriter<std::fs::File>,
+    count: usize,
+    record: Vec<u8>,
+}
+
+impl Placements {
+    /// An empty list.
+    ///
+    /// # Errors
+    /// When no temp file can be made.
+    pub fn new() -> Result<Self, StoreError> {
+        Ok(Self {
+            file: std::io::BufWriter::with_capacity(
+                64 * 1024,
+                tempfile::tempfile().map_err(layout_io("making a temp file"))?,
+            ),
+            count: 0,
+            record: Vec::with_capacity(PLACED_BYTES),
+        })
+    }
+
+    /// Adds the next entry.
+    ///
+    /// # Errors
+    /// When the temp file cannot be written.
+    pub fn push(&mut self, entry: &Placed) -> Result<(), StoreError> {
+        use std::io::Write;
+        self.record.clear();
+        entry.encode(&mut self.record);
+        self.count += 1;
+        self.file
+            .write_all(&self.record)
+            .map_err(layout_io("writing a temp file"))
+    }
+
+    /// How many entries there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
 }
 
 impl Store {
@@ -190,65 +308,147 @@ impl Store {
     pub fn layout(&self, file: &str) -> Result<Option<Layout>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT basis, file_len, file_mtime_ns, placed FROM layouts WHERE file = ?1",
+                "SELECT basis, file_len, file_mtime_ns, length(placed), rowid
+                 FROM layouts WHERE file = ?1",
             )
             .and_then(|mut stmt| {
                 stmt.query_row([file], |r| {
                     let basis: Vec<u8> = r.get(0)?;
-                    let placed: Vec<u8> = r.get(3)?;
-                    Ok((basis, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, placed))
+                    Ok((
+                        basis,
+                        r.get::<_, i64>(1)?,
+                        r.get(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get(4)?,
+                    ))
                 })
                 .optional()
             })
             .map_err(query("reading a layout"))
             .map(|row| {
-                let (basis, len, mtime, placed) = row?;
+                let (basis, len, file_mtime_ns, bytes, row) = row?;
                 let basis = <[u8; 16]>::try_from(basis.as_slice()).ok()?;
-                (placed.len() % PLACED_BYTES == 0).then(|| Layout {
-                    basis,
-                    file_len: u64::try_from(len).unwrap_or_default(),
-                    file_mtime_ns: mtime,
-                    placed: placed
-                        .chunks_exact(PLACED_BYTES)
-                        .map(Placed::decode)
-                        .collect(),
+                let bytes = usize::try_from(bytes).ok()?;
+                (bytes % PLACED_BYTES == 0).then(|| Layout {
+                    stamp: Stamp {
+                        basis,
+                        file_len: u64::try_from(len).unwrap_or_default(),
+                        file_mtime_ns,
+                    },
+                    entries: bytes / PLACED_BYTES,
+                    row,
                 })
             })
     }
 
-    /// Records a published file's layout (or forgets it, with `None`).
+    /// A handle on a recorded layout's entries. It must be dropped before
+    /// the layout is recorded again.
     ///
     /// # Errors
-    /// On a failed query.
-    pub fn set_layout(&self, file: &str, layout: Option<&Layout>) -> Result<(), StoreError> {
-        let Some(layout) = layout else {
+    /// When the layout's row is gone or cannot be opened.
+    pub fn layout_entries(&self, layout: &Layout) -> Result<LayoutEntries<'_>, StoreError> {
+        let blob = self
+            .conn
+            .blob_open(rusqlite::MAIN_DB, "layouts", "placed", layout.row, true)
+            .map_err(query("opening a layout"))?;
+        Ok(LayoutEntries {
+            blob,
+            entries: layout.entries,
+            window: Vec::new(),
+            first: 0,
+        })
+    }
+
+    /// Records a published file's layout (or forgets it, with `None`),
+    /// copying its entries from their temp file into the state by blob
+    /// I/O, so they are never all in memory.
+    ///
+    /// # Errors
+    /// On a failed query, or when the temp file cannot be read.
+    pub fn set_layout(
+        &self,
+        file: &str,
+        layout: Option<(&Stamp, Placements)>,
+    ) -> Result<(), StoreError> {
+        let Some((stamp, placed)) = layout else {
             return self
                 .conn
                 .execute("DELETE FROM layouts WHERE file = ?1", [file])
                 .map(drop)
                 .map_err(query("forgetting a layout"));
         };
-        let mut placed = Vec::with_capacity(layout.placed.len() * PLACED_BYTES);
-        for p in &layout.placed {
-            p.encode(&mut placed);
+        let bytes = placed.count * PLACED_BYTES;
+        let entries = placed
+            .file
+            .into_inner()
+            .map_err(|e| layout_io("writing a temp file")(e.into_error()))?;
+        // Its own transaction, unless publishing runs inside a batch.
+        let own = self.conn.is_autocommit();
+        if own {
+            self.conn
+                .execute_batch("BEGIN")
+                .map_err(query("starting transaction"))?;
         }
-        self.conn
-            .execute(
+        let recorded = self.write_layout(file, stamp, bytes, entries);
+        if own {
+            let end = if recorded.is_ok() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            };
+            self.conn
+                .execute_batch(end)
+                .map_err(query("recording a layout"))?;
+        }
+        recorded
+    }
+
+    /// [`Store::set_layout`]'s row and blob.
+    fn write_layout(
+        &self,
+        file: &str,
+        stamp: &Stamp,
+        bytes: usize,
+        mut entries: std::fs::File,
+    ) -> Result<(), StoreError> {
+        let row: i64 = self
+            .conn
+            .query_row(
                 "INSERT INTO layouts (file, basis, file_len, file_mtime_ns, placed)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 VALUES (?1, ?2, ?3, ?4, zeroblob(?5))
                  ON CONFLICT(file) DO UPDATE SET basis = excluded.basis,
                     file_len = excluded.file_len, file_mtime_ns = excluded.file_mtime_ns,
-                    placed = excluded.placed",
+                    placed = excluded.placed
+                 RETURNING rowid",
                 params![
                     file,
-                    layout.basis.as_slice(),
-                    i64::try_from(layout.file_len).unwrap_or(i64::MAX),
-                    layout.file_mtime_ns,
-                    placed
+                    stamp.basis.as_slice(),
+                    i64::try_from(stamp.file_len).unwrap_or(i64::MAX),
+                    stamp.file_mtime_ns,
+                    i64::try_from(bytes).unwrap_or(i64::MAX),
                 ],
+                |r| r.get(0),
             )
-            .map(drop)
-            .map_err(query("recording a layout"))
+            .map_err(query("recording a layout"))?;
+        if bytes == 0 {
+            return Ok(());
+        }
+        use std::io::Seek;
+        let mut blob = self
+            .conn
+            .blob_open(rusqlite::MAIN_DB, "layouts", "placed", row, false)
+            .map_err(query("opening a layout"))?;
+        entries.rewind().map_err(layout_io("reading a temp file"))?;
+        let copied = std::io::copy(&mut std::io::BufReader::new(entries), &mut blob)
+            .map_err(layout_io("copying a layout"))?;
+        if copied == bytes as u64 {
+            Ok(())
+        } else {
+            Err(layout_io("copying a layout")(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("{copied} of {bytes} bytes"),
+            )))
+        }
     }
 }
 
@@ -281,5 +481,64 @@ mod tests {
             .map(Placed::decode)
             .collect();
         assert_eq!(back, entries);
+    }
+
+    fn entry(k: usize) -> Placed {
+        let k = i64::try_from(k).unwrap();
+        Placed {
+            row_id: 1000 + k,
+            revision: k % 7,
+            context: -k,
+            span: (k % 5 != 0).then(|| (u64::try_from(k).unwrap() * 100, 90)),
+        }
+    }
+
+    fn record(store: &Store, file: &str, count: usize, file_len: u64) {
+        let mut placed = Placements::new().unwrap();
+        for k in 0..count {
+            placed.push(&entry(k)).unwrap();
+        }
+        assert_eq!(placed.len(), count);
+        let stamp = Stamp {
+            basis: [3; 16],
+            file_len,
+            file_mtime_ns: 42,
+        };
+        store.set_layout(file, Some((&stamp, placed))).unwrap();
+    }
+
+    #[test]
+    fn layouts_go_through_the_state_file_and_back_in_any_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        // More entries than one window holds, so reads cross windows.
+        let count = WINDOW * 2 + 17;
+        record(&store, "all.rss", count, 9_000);
+        let layout = store.layout("all.rss").unwrap().unwrap();
+        assert_eq!(layout.entries, count);
+        assert_eq!(layout.stamp.file_len, 9_000);
+        let mut entries = store.layout_entries(&layout).unwrap();
+        for k in (0..count)
+            .chain((0..count).rev())
+            .chain([WINDOW, 3, count - 1])
+        {
+            assert_eq!(entries.get(k).unwrap(), entry(k), "entry {k}");
+        }
+        assert!(entries.get(count).is_err(), "past the end is an error");
+        drop(entries);
+
+        // Recorded again, shorter: the old entries are gone.
+        record(&store, "all.rss", 3, 10);
+        let layout = store.layout("all.rss").unwrap().unwrap();
+        assert_eq!(layout.entries, 3);
+        let mut entries = store.layout_entries(&layout).unwrap();
+        assert_eq!(entries.get(2).unwrap(), entry(2));
+        assert!(entries.get(3).is_err());
+        drop(entries);
+
+        record(&store, "empty.rss", 0, 1);
+        assert_eq!(store.layout("empty.rss").unwrap().unwrap().entries, 0);
+        store.set_layout("all.rss", None).unwrap();
+        assert!(store.layout("all.rss").unwrap().is_none());
     }
 }
