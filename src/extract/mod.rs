@@ -400,16 +400,18 @@ pub fn html(
     let cleaned = |b: Found<String>| found(without_repeats_or_furniture(&b.value, &skip), b.from);
     // What scoring kept may be nothing but furniture once that is taken
     // out: a page with text still gets a body, from the fallbacks.
+    // So may a body of a few words (a section label, a caption): the
+    // fallback's, when it says clearly more.
     let body = body
         .map(cleaned)
-        .filter(|b| selectors.body.is_some() || has_text(&b.value))
-        .or_else(|| {
-            selectors
-                .body
-                .is_none()
-                .then(|| fallback_body(&doc, ld.body.as_deref()).map(cleaned))
-                .flatten()
-        });
+        .filter(|b| selectors.body.is_some() || has_text(&b.value));
+    let body = if selectors.body.is_some() {
+        body
+    } else {
+        fuller_of(body, || {
+            fallback_body(&doc, ld.body.as_deref()).map(cleaned)
+        })
+    };
 
     Extracted {
         title,
@@ -735,9 +737,14 @@ fn in_furniture(el: ElementRef<'_>) -> bool {
 }
 
 /// Whether this element itself is navigation, a sidebar, comments or a
-/// footer, by its name, or by its class (or, with none, its id).
+/// footer, by its name, or by its class (or, with none, its id). Never
+/// `<body>` or `<html>`: their classes name the page's template
+/// (`right-sidebar`, `has-comments`), not a part of it.
 fn is_furniture(el: ElementRef<'_>) -> bool {
     let v = el.value();
+    if matches!(v.name(), "body" | "html") {
+        return false;
+    }
     matches!(v.name(), "nav" | "aside" | "footer")
         || v.attr("class").or(v.attr("id")).is_some_and(|c| {
             let c = c.to_ascii_lowercase();
@@ -1253,6 +1260,25 @@ fn standfirst(doc: &Html) -> Option<Found<String>> {
 
 /// The main content by readability scoring.
 /// The body by readability scoring, with its word count.
+/// A body with fewer words than this may be a label scoring picked up.
+const FEW_WORDS: usize = 25;
+
+/// The scored body, unless it is missing or a few words (a section label,
+/// a caption) and the fallback says clearly more: at least
+/// [`FEW_WORDS`], and twice the scored body's.
+fn fuller_of(
+    scored: Option<Found<String>>,
+    fallback: impl FnOnce() -> Option<Found<String>>,
+) -> Option<Found<String>> {
+    let words = scored.as_ref().map_or(0, |b| word_count(&b.value));
+    if scored.is_some() && words >= FEW_WORDS {
+        return scored;
+    }
+    fallback()
+        .filter(|f| scored.is_none() || word_count(&f.value) >= (2 * words).max(FEW_WORDS))
+        .or(scored)
+}
+
 fn readable_body(page: &str, url: &Url) -> Option<(Found<String>, usize)> {
     // Classes stay on, for `without_repeats_or_furniture` to tell furniture
     // (share bars, newsletter boxes) from text; publishing drops them.
@@ -1377,11 +1403,25 @@ fn fallback_body(doc: &Html, ld_body: Option<&str>) -> Option<Found<String>> {
         (Some(d), Some(l)) if l.0 > d.0 && l.0 >= LEAST => Some(found(l.1, "json-ld articleBody")),
         (Some(d), _) if d.0 >= LEAST => Some(found(d.1, "densest block")),
         (None | Some(_), Some(l)) if l.0 >= LEAST => Some(found(l.1, "json-ld articleBody")),
-        _ => text_block_body(doc)
-            .filter(|(words, _)| *words >= LEAST)
-            .map(|(_, html)| found(html, "densest text block")),
+        (densest, _) => {
+            let block = text_block_body(doc);
+            if let Some((_, html)) = block.as_ref().filter(|(words, _)| *words >= LEAST) {
+                return Some(found(html.clone(), "densest text block"));
+            }
+            // A page of a few sentences (a notice, a product's one
+            // paragraph) is still a page with text: its fullest block.
+            [densest, block]
+                .into_iter()
+                .flatten()
+                .filter(|(words, _)| *words >= SENTENCE)
+                .max_by_key(|(words, _)| *words)
+                .map(|(_, html)| found(html, "short text block"))
+        }
     }
 }
+
+/// Words of the shortest text [`fallback_body`] keeps as a body.
+const SENTENCE: usize = 8;
 
 /// Elements whose text is never an article's.
 fn is_never_text(name: &str) -> bool {

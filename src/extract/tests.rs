@@ -876,3 +876,67 @@ fn furniture_named_by_its_class_leaves_the_body() {
     assert!(body.contains("kiln --start"), "{body}");
     assert!(!body.contains("Sign up"), "{body}");
 }
+
+#[test]
+fn a_body_of_a_few_words_gives_way_to_a_fuller_fallback() {
+    let label = || {
+        Some(found(
+            "<p>Audio and video on this topic</p>".to_owned(),
+            "readability",
+        ))
+    };
+    let text = || Some(found(BODY.to_owned(), "densest block"));
+    assert_eq!(fuller_of(label(), text).unwrap().from, "densest block");
+    // Nothing better: the few words stay.
+    assert_eq!(fuller_of(label(), || None).unwrap().from, "readability");
+    let teaser = || {
+        Some(found(
+            "<p>Only a teaser of some eight words here.</p>".to_owned(),
+            "densest block",
+        ))
+    };
+    assert_eq!(fuller_of(label(), teaser).unwrap().from, "readability");
+    // A body of its own length is never replaced, nor looked past.
+    let fallback_called = std::cell::Cell::new(false);
+    let kept = fuller_of(text(), || {
+        fallback_called.set(true);
+        None
+    });
+    assert_eq!(kept.unwrap().from, "densest block");
+    assert!(!fallback_called.get());
+    // No body at all: whatever the fallback finds.
+    assert_eq!(fuller_of(None, teaser).unwrap().from, "densest block");
+}
+
+#[test]
+fn a_template_class_on_the_body_element_is_not_furniture() {
+    // WordPress themes name the layout on <body>: `right-sidebar` said
+    // the whole page was a sidebar, and the article had no body.
+    let e = page(
+        "https://pods.example/about",
+        &format!(
+            r#"<html><head><title>About us</title></head>
+<body class="page page-id-9 right-sidebar has-comments"><div class="wrap">
+<h1>About us</h1><div class="entry-content">{BODY}</div></div></body></html>"#
+        ),
+    );
+    let body = e.body.expect("a body");
+    assert!(body.value.contains("harbour budget"), "{}", body.value);
+}
+
+#[test]
+fn a_page_of_a_few_sentences_still_has_a_body() {
+    let e = page(
+        "https://pharmacy.example/products/chamomile-tea",
+        r#"<html><head><title>Chamomile tea</title></head><body>
+<nav><p>Products · Opening hours · Find us</p></nav>
+<div class="container"><h1>Chamomile tea</h1>
+<p>No leaflet for this product has been provided by its maker yet.</p>
+<p>Ask at the counter.</p></div>
+</body></html>"#,
+    );
+    let body = e.body.expect("a body");
+    assert_eq!(body.from, "short text block");
+    assert!(body.value.contains("No leaflet"), "{}", body.value);
+    assert!(!body.value.contains("Opening hours"), "{}", body.value);
+}
