@@ -764,8 +764,9 @@ fn is_furniture(el: ElementRef<'_>) -> bool {
 /// A short element whose class or id says it holds the date (`post-date`,
 /// `published`, `entry-meta`, `byline`...): sites mark the date they show.
 fn date_in_marked_element(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
-    const MARKS: [&str; 10] = [
+    const MARKS: [&str; 12] = [
         "date", "publish", "posted", "updated", "byline", "time", "meta", "datum", "fecha", "info",
+        "calendar", "author",
     ];
     let candidates = sel("[class], [id]");
     doc.select(&candidates).find_map(|el| {
@@ -782,10 +783,28 @@ fn date_in_marked_element(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<Date
             return None;
         }
         let text = element_text_within(el, 100)?;
-        if text.is_empty() || in_furniture(el) {
+        if in_furniture(el) {
             return None;
         }
-        date::find_in_text_local(&text, tz, now)
+        // A relative time ("15 minutes ago") may keep the precise date in
+        // its `title`; an icon (`<i class="fa-calendar">`) is followed by it.
+        v.attr("title")
+            .and_then(|t| date::find_in_text_local(t, tz, now))
+            .or_else(|| {
+                (!text.is_empty())
+                    .then(|| date::find_in_text_local(&text, tz, now))
+                    .flatten()
+            })
+            .or_else(|| {
+                text.is_empty()
+                    .then(|| {
+                        let after = el.next_sibling()?.value().as_text()?.trim();
+                        (after.len() <= 40)
+                            .then(|| date::find_in_text_local(after, tz, now))
+                            .flatten()
+                    })
+                    .flatten()
+            })
     })
 }
 

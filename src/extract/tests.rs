@@ -940,3 +940,44 @@ fn a_page_of_a_few_sentences_still_has_a_body() {
     assert!(body.value.contains("No leaflet"), "{}", body.value);
     assert!(!body.value.contains("Opening hours"), "{}", body.value);
 }
+
+/// A page with `inner` under its headline, and paragraphs of text.
+fn story_with(inner: &str) -> String {
+    format!(
+        r"<html><head><title>Weir opened</title></head><body>
+<h1>Weir opened</h1>{inner}{BODY}</body></html>"
+    )
+}
+
+#[test]
+fn a_relative_time_keeps_its_date_in_its_title() {
+    let e = page(
+        "https://river.example/story/1",
+        &story_with(
+            r#"<div class="news-time-ago" title="2020-09-20T14:20:02Z">15 minutes ago</div>"#,
+        ),
+    );
+    assert_eq!(date_of(&e).0, "2020-09-20T14:20:02+00:00");
+}
+
+#[test]
+fn a_calendar_icon_is_followed_by_the_date() {
+    let e = page(
+        "https://river.example/story/2",
+        &story_with(
+            r#"<ul><li><i class="fa fa-calendar"></i> 16.10.2021<br><a href="/">News</a></li></ul>"#,
+        ),
+    );
+    assert_eq!(date_of(&e).0, "2021-10-16T00:00:00+00:00");
+}
+
+#[test]
+fn the_author_line_gives_the_date_beside_the_name() {
+    let e = page(
+        "https://river.example/story/3",
+        &story_with(
+            r#"<div class="author"><a href="/people/ann">Ann Weaver</a>, 21. Jan. 2015</div>"#,
+        ),
+    );
+    assert_eq!(date_of(&e).0, "2015-01-21T00:00:00+00:00");
+}

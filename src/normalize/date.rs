@@ -273,16 +273,19 @@ fn localized_in_text(text: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
     local(date.and_hms_opt(0, 0, 0)?, tz)
 }
 
-static DATE_IN_PATH: std::sync::LazyLock<[regex::Regex; 3]> = std::sync::LazyLock::new(|| {
+static DATE_IN_PATH: std::sync::LazyLock<[regex::Regex; 5]> = std::sync::LazyLock::new(|| {
     [
-        r"/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})(?:/|$)",
-        r"/((?:19|20)\d{2})-(\d{2})-(\d{2})(?:[/._-]|$)",
-        r"/((?:19|20)\d{2})(\d{2})(\d{2})(?:/|$)",
+        r"/(?P<y>(?:19|20)\d{2})/(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/|$)",
+        r"/(?P<y>(?:19|20)\d{2})-(?P<m>\d{2})-(?P<d>\d{2})(?:[/._-]|$)",
+        r"/(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})(?:/|$)",
+        r"/(?P<y>(?:19|20)\d{2})-(?P<m>\d{2})/(?P<d>\d{2})/",
+        r"/(?P<d>\d{2})-(?P<m>\d{2})-(?P<y>(?:19|20)\d{2})(?:[/._]|$)",
     ]
     .map(|p| regex::Regex::new(p).expect("static regex"))
 });
 
-/// A date in a URL path: `/2021/06/22/`, `/2021-06-22-slug`, `/20210622/`.
+/// A date in a URL path: `/2021/06/22/`, `/2021-06-22-slug`, `/20210622/`,
+/// `/2021-06/22/`, `/22-06-2021`.
 #[must_use]
 pub fn from_url_path(path: &str, tz: Tz) -> Option<DateTime<Utc>> {
     from_url_path_local(path, tz).map(|d| d.with_timezone(&Utc))
@@ -294,9 +297,9 @@ pub fn from_url_path_local(path: &str, tz: Tz) -> Option<DateTime<FixedOffset>> 
     DATE_IN_PATH.iter().find_map(|re| {
         let caps = re.captures(path)?;
         let date = NaiveDate::from_ymd_opt(
-            caps[1].parse().ok()?,
-            caps[2].parse().ok()?,
-            caps[3].parse().ok()?,
+            caps["y"].parse().ok()?,
+            caps["m"].parse().ok()?,
+            caps["d"].parse().ok()?,
         )?;
         local(date.and_hms_opt(0, 0, 0)?, tz)
     })
@@ -845,8 +848,17 @@ mod tests {
             from_url_path("/archive/20210622/", Tz::UTC),
             Some(utc("2021-06-22T00:00:00Z"))
         );
+        assert_eq!(
+            from_url_path("/news/2021-06/22/content_1.htm", Tz::UTC),
+            Some(utc("2021-06-22T00:00:00Z"))
+        );
+        assert_eq!(
+            from_url_path("/notices/22-06-2021", Tz::UTC),
+            Some(utc("2021-06-22T00:00:00Z"))
+        );
         assert_eq!(from_url_path("/products/1234567/", Tz::UTC), None);
         assert_eq!(from_url_path("/2021/13/40/", Tz::UTC), None);
+        assert_eq!(from_url_path("/notices/22-06-2021-2", Tz::UTC), None);
     }
 
     #[test]
