@@ -142,7 +142,7 @@ async fn publish(server: &MockServer, world: &World) {
     }
 }
 
-const FILES: [&str; 7] = [
+const FILES: [&str; 10] = [
     "all.rss",
     "all.atom",
     "all.json",
@@ -150,6 +150,9 @@ const FILES: [&str; 7] = [
     "picked.rss",
     "picked.atom",
     "picked.json",
+    "oldest.rss",
+    "oldest.atom",
+    "oldest.json",
 ];
 
 /// Runs feedloom, then rebuilds every file from scratch and compares.
@@ -214,6 +217,13 @@ name = "picked"
 formats = ["rss", "atom", "json"]
 include = {{ title = "number [0-9]*[02468]$" }}
 
+# Two of the oldest items: the newest keys read first hold none of them.
+[[output]]
+name = "oldest"
+formats = ["rss", "atom", "json"]
+max_items = 2
+include = {{ title = "alpha note number [0-2]$" }}
+
 [[source]]
 name = "alpha"
 url = "{base}/alpha.rss"
@@ -259,7 +269,7 @@ url = "{base}/gamma.json"
     publish(&server, &world).await;
     assert_eq!(
         run_and_compare(&project, "new and edited notes"),
-        6,
+        9,
         "every RSS, Atom and JSON file is published from the last one"
     );
 
@@ -272,7 +282,7 @@ url = "{base}/gamma.json"
     cross.id = "gamma-cross".into();
     world.gamma.insert(0, cross);
     publish(&server, &world).await;
-    assert_eq!(run_and_compare(&project, "collisions and cross-posts"), 6);
+    assert_eq!(run_and_compare(&project, "collisions and cross-posts"), 9);
 
     // A feed renames itself: every item's attribution changes.
     world.alpha_title = "Alpha, renamed".into();

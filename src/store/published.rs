@@ -219,23 +219,25 @@ impl Placements {
 }
 
 impl Store {
-    /// The items of the named sources, newest first (ties by id): the
-    /// order [`Store::newest_items`] gives, without reading any body. Also
+    /// The newest `limit` items of the named sources, newest first (ties
+    /// by id): the order [`Store::newest_items`] gives, without reading
+    /// any body. Also
     /// makes these sources the ones [`Store::items_by_id`] attributes to.
     ///
     /// # Errors
     /// On a failed query.
-    pub fn item_keys(&self, sources: &[String]) -> Result<Vec<ItemKey>, StoreError> {
+    pub fn item_keys(&self, sources: &[String], limit: usize) -> Result<Vec<ItemKey>, StoreError> {
         self.fill_wanted(sources)?;
         self.conn
             .prepare_cached(
                 "SELECT i.id, i.revision, i.published, i.updated FROM items i
                  WHERE EXISTS (SELECT 1 FROM item_sources s
                                WHERE s.item_id = i.id AND s.source IN temp.wanted)
-                 ORDER BY i.published DESC, i.public_id",
+                 ORDER BY i.published DESC, i.public_id LIMIT ?1",
             )
             .and_then(|mut stmt| {
-                stmt.query_map([], |r| {
+                // A negative limit is none.
+                stmt.query_map([i64::try_from(limit).unwrap_or(-1)], |r| {
                     Ok(ItemKey {
                         row_id: r.get(0)?,
                         revision: r.get(1)?,
