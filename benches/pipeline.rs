@@ -626,8 +626,14 @@ fn bench_n(
         100.0 * churned_all.wall / cold_all.wall.max(1e-9)
     ));
 
-    if compare {
+    // The peer holds every parsed feed in memory (about 0.9 GB at
+    // N = 1,000): at N = 10,000 it and this harness's corpus no longer fit
+    // a 24 GB machine together, so it is compared at N <= 1,000 only.
+    if compare && n <= 1000 {
         return compare_peers(n, &corpus, port, &dir, runs, cold, cold_all, warm, ratios);
+    }
+    if compare {
+        eprintln!("N = {n}: the peer is compared at N <= 1,000 only (its memory)");
     }
     None
 }
