@@ -392,17 +392,17 @@ impl Store {
                 .map_err(query("starting transaction"))?;
         }
         let recorded = self.write_layout(file, stamp, bytes, entries);
-        if own {
-            let end = if recorded.is_ok() {
-                "COMMIT"
-            } else {
-                "ROLLBACK"
-            };
-            self.conn
-                .execute_batch(end)
-                .map_err(query("recording a layout"))?;
+        if !own {
+            return recorded;
         }
-        recorded
+        if recorded.is_err() {
+            // The failure to report is the write's, not the rollback's.
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return recorded;
+        }
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(query("recording a layout"))
     }
 
     /// [`Store::set_layout`]'s row and blob.
