@@ -631,16 +631,18 @@ impl Store {
     /// daemon), and the batch's transaction is rolled back with it. (A
     /// savepoint per source would cost a copy of every page it touches.)
     fn atomically<T>(
-        &mut self,
+        &self,
         what: &'static str,
         work: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         if !self.conn.is_autocommit() {
             return work(&self.conn);
         }
+        // Unchecked only in that it takes `&self`: no transaction is open
+        // (just checked), so none can be nested.
         let tx = self
             .conn
-            .transaction()
+            .unchecked_transaction()
             .map_err(query("starting transaction"))?;
         let value = work(&tx)?;
         tx.commit().map_err(query(what))?;

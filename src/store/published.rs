@@ -384,37 +384,20 @@ impl Store {
             .file
             .into_inner()
             .map_err(|e| layout_io("writing a temp file")(e.into_error()))?;
-        // Its own transaction, unless publishing runs inside a batch.
-        let own = self.conn.is_autocommit();
-        if own {
-            self.conn
-                .execute_batch("BEGIN")
-                .map_err(query("starting transaction"))?;
-        }
-        let recorded = self.write_layout(file, stamp, bytes, entries);
-        if !own {
-            return recorded;
-        }
-        if recorded.is_err() {
-            // The failure to report is the write's, not the rollback's.
-            let _ = self.conn.execute_batch("ROLLBACK");
-            return recorded;
-        }
-        self.conn
-            .execute_batch("COMMIT")
-            .map_err(query("recording a layout"))
+        self.atomically("recording a layout", |conn| {
+            Self::write_layout(conn, file, stamp, bytes, entries)
+        })
     }
 
     /// [`Store::set_layout`]'s row and blob.
     fn write_layout(
-        &self,
+        conn: &rusqlite::Connection,
         file: &str,
         stamp: &Stamp,
         bytes: usize,
         mut entries: std::fs::File,
     ) -> Result<(), StoreError> {
-        let row: i64 = self
-            .conn
+        let row: i64 = conn
             .query_row(
                 "INSERT INTO layouts (file, basis, file_len, file_mtime_ns, placed)
                  VALUES (?1, ?2, ?3, ?4, zeroblob(?5))
@@ -436,8 +419,7 @@ impl Store {
             return Ok(());
         }
         use std::io::Seek;
-        let mut blob = self
-            .conn
+        let mut blob = conn
             .blob_open(rusqlite::MAIN_DB, "layouts", "placed", row, false)
             .map_err(query("opening a layout"))?;
         entries.rewind().map_err(layout_io("reading a temp file"))?;
