@@ -402,13 +402,11 @@ pub fn html(
     // out: a page with text still gets a body, from the fallbacks.
     // So may a body of a few words (a section label, a caption): the
     // fallback's, when it says clearly more.
-    let body = body
-        .map(cleaned)
-        .filter(|b| selectors.body.is_some() || has_text(&b.value));
+    let body = body.map(cleaned);
     let body = if selectors.body.is_some() {
         body
     } else {
-        fuller_of(body, || {
+        fuller_of(body.filter(|b| has_text(&b.value)), || {
             fallback_body(&doc, ld.body.as_deref()).map(cleaned)
         })
     };
@@ -788,23 +786,19 @@ fn date_in_marked_element(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<Date
         }
         // A relative time ("15 minutes ago") may keep the precise date in
         // its `title`; an icon (`<i class="fa-calendar">`) is followed by it.
-        v.attr("title")
+        if let Some(d) = v
+            .attr("title")
             .and_then(|t| date::find_in_text_local(t, tz, now))
-            .or_else(|| {
-                (!text.is_empty())
-                    .then(|| date::find_in_text_local(&text, tz, now))
-                    .flatten()
-            })
-            .or_else(|| {
-                text.is_empty()
-                    .then(|| {
-                        let after = el.next_sibling()?.value().as_text()?.trim();
-                        (after.len() <= 40)
-                            .then(|| date::find_in_text_local(after, tz, now))
-                            .flatten()
-                    })
-                    .flatten()
-            })
+        {
+            return Some(d);
+        }
+        if !text.is_empty() {
+            return date::find_in_text_local(&text, tz, now);
+        }
+        let after = el.next_sibling()?.value().as_text()?.trim();
+        (after.len() <= 40)
+            .then(|| date::find_in_text_local(after, tz, now))
+            .flatten()
     })
 }
 
@@ -1277,8 +1271,6 @@ fn standfirst(doc: &Html) -> Option<Found<String>> {
         .map(|t| found(t, "standfirst"))
 }
 
-/// The main content by readability scoring.
-/// The body by readability scoring, with its word count.
 /// A body with fewer words than this may be a label scoring picked up.
 const FEW_WORDS: usize = 25;
 
@@ -1298,6 +1290,7 @@ fn fuller_of(
         .or(scored)
 }
 
+/// The body by readability scoring, with its word count.
 fn readable_body(page: &str, url: &Url) -> Option<(Found<String>, usize)> {
     // Classes stay on, for `without_repeats_or_furniture` to tell furniture
     // (share bars, newsletter boxes) from text; publishing drops them.
@@ -1424,8 +1417,8 @@ fn fallback_body(doc: &Html, ld_body: Option<&str>) -> Option<Found<String>> {
         (None | Some(_), Some(l)) if l.0 >= LEAST => Some(found(l.1, "json-ld articleBody")),
         (densest, _) => {
             let block = text_block_body(doc);
-            if let Some((_, html)) = block.as_ref().filter(|(words, _)| *words >= LEAST) {
-                return Some(found(html.clone(), "densest text block"));
+            if block.as_ref().is_some_and(|(words, _)| *words >= LEAST) {
+                return block.map(|(_, html)| found(html, "densest text block"));
             }
             // A page of a few sentences (a notice, a product's one
             // paragraph) is still a page with text: its fullest block.
