@@ -2,6 +2,7 @@
 //! generated corpus served on loopback.
 //!
 //!     cargo bench --bench pipeline -- [--n 100,1000] [--huge] [--runs 3] [--compare]
+//!     cargo bench --bench pipeline -- --sources 100000
 //!
 //! For each N it generates a deterministic corpus (four formats, 20-200
 //! items per feed, 300 B-20 KB items, odd dates, cross-posted items), serves
@@ -14,6 +15,11 @@
 //! `--compare` and `../shared/bench` present, the Python reference peer
 //! (planet.py + fastfeedparser, installed into a virtualenv if missing) and
 //! the quick-xml lower bound run on the same corpus, and ratios are printed.
+//!
+//! `--sources COUNT` (alone, or beside `--n`) configures COUNT sources of
+//! one small feed each and reports what a large feeds.toml costs: reading
+//! it (`check`), the first run (every source fetched), a run with none due,
+//! and a daemon's start and its idle CPU with none due, with peak memory.
 
 // A benchmark turns counts into rates and ratios; the precision a u64 loses
 // in f64 is far below what it reports.
@@ -873,6 +879,119 @@ fn targets(rows: &[Row], peers: &[Peer]) -> Vec<[String; 5]> {
     out
 }
 
+// ---------------------------------------------------------------------------
+// Many sources: what a large feeds.toml costs when little is due.
+
+/// One small feed served at one path; every source asks for it with a query
+/// of its own, so each is a distinct URL with its own ETag exchange.
+fn quiet_feed(shared: &Shared) {
+    let body = b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel><title>Quiet</title><link>http://127.0.0.1/</link><description>Rarely posts</description></channel></rss>\n".to_vec();
+    shared
+        .write()
+        .unwrap()
+        .files
+        .insert("/quiet.rss".into(), (body, "\"quiet-1\"".into()));
+}
+
+/// A config of `count` sources, each due once an hour.
+fn write_many_config(dir: &Path, port: u16, count: usize) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    let mut cfg = String::from(
+        "[settings]\nconcurrency = 16\nper_host = 16\ninterval = \"1h\"\n\n[[output]]\nname = \"all\"\nformats = [\"rss\", \"atom\", \"json\"]\n",
+    );
+    for k in 0..count {
+        let _ = write!(
+            cfg,
+            "\n[[source]]\nname = \"source {k}\"\nurl = \"http://127.0.0.1:{port}/quiet.rss?s={k}\"\n"
+        );
+    }
+    std::fs::write(dir.join("feeds.toml"), cfg).unwrap();
+}
+
+/// A process's CPU seconds and peak resident memory so far, from /proc.
+fn proc_usage(pid: u32) -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // SAFETY: sysconf only reads a constant of the system.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let cpu = (f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / ticks;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<f64>()
+        .ok()?;
+    Some((cpu, hwm / 1024.0))
+}
+
+/// Starts a daemon on `dir`'s config with none due, and reports its CPU
+/// after `start` (the start-up: config, state, queue) and over the `idle`
+/// seconds after that, and its peak memory.
+fn daemon_usage(dir: &Path, start: u64, idle: u64) -> (f64, f64, f64) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .args(["daemon", "--quiet", "--config"])
+        .arg(dir.join("feeds.toml"))
+        .current_dir(dir)
+        .spawn()
+        .expect("daemon");
+    std::thread::sleep(std::time::Duration::from_secs(start));
+    let (started, _) = proc_usage(child.id()).unwrap_or_default();
+    std::thread::sleep(std::time::Duration::from_secs(idle));
+    let (total, peak) = proc_usage(child.id()).unwrap_or_default();
+    // SAFETY: signals our own child, which is still running.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let _ = child.wait();
+    (started, total - started, peak)
+}
+
+fn bench_sources(count: usize, base: &Path) {
+    let shared: Shared = Arc::new(RwLock::new(Served {
+        files: std::collections::HashMap::new(),
+    }));
+    quiet_feed(&shared);
+    let port = start_server(shared);
+    let dir = base.join(format!("sources{count}"));
+    write_many_config(&dir, port, count);
+    let mut check = Command::new(env!("CARGO_BIN_EXE_feedloom"));
+    check
+        .args(["check", "--quiet", "--config"])
+        .arg(dir.join("feeds.toml"))
+        .stdout(std::process::Stdio::null())
+        .current_dir(&dir);
+    let read = timed(check);
+    let first = timed(feedloom(&dir, false));
+    let none_due = timed(feedloom(&dir, false));
+    let (start_cpu, idle_cpu, daemon_peak) = daemon_usage(&dir, 8, 10);
+    println!("\nmany sources: {count} configured, one small feed each (due hourly)\n");
+    println!("| case | wall s | CPU s | peak MB |\n|---|---|---|---|");
+    for (case, m) in [
+        ("read feeds.toml (check)", read),
+        ("first run (every source fetched)", first),
+        ("run, none due", none_due),
+    ] {
+        println!(
+            "| {case} | {:.2} | {:.2} | {:.0} |",
+            m.wall, m.cpu, m.peak_mb
+        );
+    }
+    println!("| daemon start, none due (first 8 s) | | {start_cpu:.2} | {daemon_peak:.0} |");
+    println!("| daemon idle, next 10 s | | {idle_cpu:.2} | |");
+    println!(
+        "\npeak memory <= 200 MB: {}",
+        if [read, first, none_due].iter().all(|m| m.peak_mb <= 200.0) && daemon_peak <= 200.0 {
+            "met"
+        } else {
+            "not met"
+        }
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let value = |flag: &str| {
@@ -881,8 +1000,15 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
+    let sources: Option<usize> = value("--sources").and_then(|v| v.parse().ok());
     let mut ns: Vec<usize> = value("--n").map_or_else(
-        || vec![100, 1000],
+        || {
+            if sources.is_some() {
+                Vec::new()
+            } else {
+                vec![100, 1000]
+            }
+        },
         |v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
     );
     if args.iter().any(|a| a == "--huge") {
@@ -894,6 +1020,12 @@ fn main() {
     let mut rows = Vec::new();
     let mut ratios = Vec::new();
     let mut peers = Vec::new();
+    if let Some(count) = sources {
+        bench_sources(count, &base);
+        if ns.is_empty() {
+            return;
+        }
+    }
     for n in ns {
         peers.extend(bench_n(n, runs, compare, &base, &mut rows, &mut ratios));
     }

@@ -20,6 +20,8 @@ use url::Url;
 use crate::error::ConfigError;
 use crate::extract::{FieldSelector, PageSelectors};
 
+mod slices;
+
 /// Items on an output's HTML page unless `page_items` says otherwise: a
 /// day or two of a busy river, a page a phone still scrolls quickly.
 pub const DEFAULT_PAGE_ITEMS: usize = 100;
@@ -113,14 +115,16 @@ struct RawSource {
     schedule: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     max_items: Option<Spanned<i64>>,
-    include: Option<RawFilter>,
-    exclude: Option<RawFilter>,
+    // The rarely set tables are boxed: inline, they made each source
+    // 1.5 KB while reading, 196 MB at 100,000 sources.
+    include: Option<Box<RawFilter>>,
+    exclude: Option<Box<RawFilter>>,
     priority: Option<i64>,
     // kind = "feed"
     full_text: Option<Spanned<bool>>,
     // kind = "scrape"
-    select: Option<Spanned<RawSelect>>,
-    article: Option<RawArticle>,
+    select: Option<Box<Spanned<RawSelect>>>,
+    article: Option<Box<RawArticle>>,
     delay: Option<Spanned<String>>,
     follow_hosts: Option<Vec<Spanned<String>>>,
     // kind = "files"
@@ -394,7 +398,7 @@ pub enum SourceKind {
     /// An HTML listing page whose items are picked by CSS selectors.
     Scrape(Box<ScrapeConfig>),
     /// A folder of article files.
-    Files(FilesConfig),
+    Files(Box<FilesConfig>),
 }
 
 impl SourceKind {
@@ -486,8 +490,9 @@ pub struct SourceConfig {
     pub timezone: Tz,
     /// Keep at most this many entries per fetch (newest first); `None`: all.
     pub max_items: Option<usize>,
-    /// Which entries to keep.
-    pub filter: Filter,
+    /// Which entries to keep; `None`: every entry (most sources have no
+    /// filter, and 256 bytes of empty patterns add up at 100,000 sources).
+    pub filter: Option<Box<Filter>>,
     /// When sources share a story and none of them is its origin, the
     /// fields published come from the one with the higher priority.
     pub priority: i64,
@@ -518,7 +523,7 @@ impl SourceConfig {
             schedule: None,
             timezone: Tz::UTC,
             max_items: None,
-            filter: Filter::default(),
+            filter: None,
             priority: 0,
             full_text: None,
             min_date: default_min_date(),
@@ -609,6 +614,12 @@ impl<'a> FilterFields<'a> {
 }
 
 impl Filter {
+    /// Whether the filter has no pattern at all (every item passes).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+
     /// Whether the item passes this filter.
     #[must_use]
     pub fn accepts(&self, fields: &FilterFields<'_>) -> bool {
@@ -707,6 +718,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
 fn read_shape(text: &str) -> Result<(RawConfig, Vec<String>), String> {
     /// More mistakes than anyone fixes in one pass.
     const MAX_SHAPE_PROBLEMS: usize = 100;
+    if let Some(raw) = slices::read(text) {
+        return Ok((raw, Vec::new()));
+    }
     let mut current = text.to_owned();
     let mut problems = Vec::new();
     loop {
@@ -766,11 +780,14 @@ fn blank_lines(text: &str, span: std::ops::Range<usize>) -> Option<String> {
     }
     let mut out = String::with_capacity(text.len());
     out.push_str(&text[..start]);
-    out.extend(
-        text[start..end]
-            .chars()
-            .map(|c| if c == '\n' { '\n' } else { ' ' }),
-    );
+    // A space per byte: offsets after the blanked lines stay put.
+    for c in text[start..end].chars() {
+        if c == '\n' {
+            out.push('\n');
+        } else {
+            out.extend(std::iter::repeat_n(' ', c.len_utf8()));
+        }
+    }
     out.push_str(&text[end..]);
     Some(out)
 }
@@ -1351,9 +1368,10 @@ impl Validator<'_> {
                 .as_ref()
                 .and_then(|v| self.count(v, "source.max_items"));
             let filter = Filter {
-                include: self.patterns(r.include.as_ref(), "source.include"),
-                exclude: self.patterns(r.exclude.as_ref(), "source.exclude"),
+                include: self.patterns(r.include.as_deref(), "source.include"),
+                exclude: self.patterns(r.exclude.as_deref(), "source.exclude"),
             };
+            let filter = (!filter.is_empty()).then(|| Box::new(filter));
             let full_text = self.full_text(r, &name);
             if let (Some(kind), Some(location)) = (kind, location) {
                 out.push(SourceConfig {
@@ -1442,7 +1460,7 @@ impl Validator<'_> {
             "scrape" => self
                 .scrape(r, name)
                 .map(|s| SourceKind::Scrape(Box::new(s))),
-            "files" => self.files(r, name).map(SourceKind::Files),
+            "files" => self.files(r, name).map(|f| SourceKind::Files(Box::new(f))),
             other => {
                 let at = r
                     .kind
@@ -1800,6 +1818,19 @@ mod tests {
             Err(ConfigError::Invalid { problems, .. }) => problems,
             Err(e) => panic!("unexpected {e}"),
         }
+    }
+
+    #[test]
+    fn a_blanked_line_of_wide_characters_keeps_later_places() {
+        // `tags` must be a list: that line is blanked, and the URL's place
+        // below must still be its own (a space per byte, not per character).
+        let text = "[[source]]\nname = \"a\"\npath = \"a.xml\"\ntags = \"\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\"\n\n[[source]]\nname = \"b\"\nurl = \"not a url\"\n";
+        let p = problems(text);
+        assert!(
+            p.iter()
+                .any(|m| m.starts_with("line 8, column 7: key `source[2].url`")),
+            "{p:#?}"
+        );
     }
 
     #[test]

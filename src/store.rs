@@ -509,14 +509,16 @@ impl Store {
     /// # Errors
     /// On a failed query.
     pub fn source_state(&self, source: &SourceConfig) -> Result<SourceState, StoreError> {
+        // Cached: `run` asks this of every configured source (100,000
+        // parses of the same statement were a third of a run with none due).
         let row = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT location, etag, last_modified, next_due_ms, consecutive_failures, moved_to, disabled,
                         last_attempt
                  FROM sources WHERE name = ?1",
-                [&source.name],
-                |r| {
+            )
+            .and_then(|mut s| s.query_row([&source.name], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, Option<String>>(1)?,
@@ -527,9 +529,9 @@ impl Store {
                         r.get::<_, Option<String>>(6)?,
                         r.get::<_, Option<i64>>(7)?,
                     ))
-                },
+                })
+                .optional()
             )
-            .optional()
             .map_err(query("reading source state"))?;
         Ok(match row {
             Some((
@@ -1018,12 +1020,8 @@ impl Store {
     /// On a failed query.
     pub fn host_not_before(&self, host: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.conn
-            .query_row(
-                "SELECT not_before FROM hosts WHERE host = ?1",
-                [host],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
+            .prepare_cached("SELECT not_before FROM hosts WHERE host = ?1")
+            .and_then(|mut s| s.query_row([host], |r| r.get::<_, i64>(0)).optional())
             .map(|t| t.map(from_ts))
             .map_err(query("reading Retry-After"))
     }

@@ -309,7 +309,11 @@ fn trusted_dates(mut a: Article, now: DateTime<Utc>, min_date: DateTime<Utc>) ->
 }
 
 fn filtered(a: Article, source: &SourceConfig) -> Option<Article> {
-    source.filter.accepts(&FilterFields::of(&a)).then_some(a)
+    source
+        .filter
+        .as_ref()
+        .is_none_or(|f| f.accepts(&FilterFields::of(&a)))
+        .then_some(a)
 }
 
 #[cfg(test)]
