@@ -11,25 +11,6 @@ use rusqlite::{OptionalExtension, params};
 use super::{ITEM_COLUMNS, Store, StoredItem, from_ts, item_from_row};
 use crate::error::{StoreError, query};
 
-pub(super) const SCHEMA: &str = "
--- Items newest first, covering what publishing reads before the bodies:
--- reading the stamp from the table would walk each body's overflow pages.
--- (It replaces the narrower `items_newest` of earlier versions.)
-CREATE INDEX IF NOT EXISTS items_by_date ON items(published DESC, public_id, revision, updated);
-DROP INDEX IF EXISTS items_newest;
-CREATE TABLE IF NOT EXISTS layouts (
-    -- The published file's name in the output folder.
-    file          TEXT PRIMARY KEY,
-    -- Digest of everything besides the items that the items' bytes depend on.
-    basis         BLOB NOT NULL,
-    -- The file as written, to tell that it was not replaced since.
-    file_len      INTEGER NOT NULL,
-    file_mtime_ns INTEGER NOT NULL,
-    -- Placed entries, 40 bytes each (see Placed::encode).
-    placed        BLOB NOT NULL
-);
-";
-
 /// An item of an output as publishing first sees it: enough to order it,
 /// date it and tell whether it changed, without reading its body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -433,6 +414,82 @@ impl Store {
                 format!("{copied} of {bytes} bytes"),
             )))
         }
+    }
+}
+
+/// Which outputs match the state, and when each was last written.
+impl Store {
+    /// The fingerprint the outputs were last built from, if they are current.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn published_fingerprint(&self) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = 'published'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(query("reading the publish fingerprint"))
+    }
+
+    /// Records that the outputs now match the state, built from `fingerprint`.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn set_published_fingerprint(&mut self, fingerprint: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('published', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [fingerprint],
+            )
+            .map(drop)
+            .map_err(query("recording the publish fingerprint"))
+    }
+
+    /// Records that `output`'s files were written at `at` holding `items`
+    /// items (for `/metrics`).
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn set_output_published(
+        &mut self,
+        output: &str,
+        items: usize,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('output:' || ?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![output, format!("{items} {}", at.timestamp())],
+            )
+            .map(drop)
+            .map_err(query("recording a publish"))
+    }
+
+    /// Every output's last publish: (name, items, Unix time), by name.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn outputs_published(&self) -> Result<Vec<(String, usize, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT substr(key, 8), value FROM meta WHERE key LIKE 'output:%' ORDER BY key",
+            )
+            .map_err(query("reading publishes"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+            .map_err(query("reading publishes"))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let (items, at) = value.split_once(' ')?;
+                Some((name, items.parse().ok()?, at.parse().ok()?))
+            })
+            .collect())
     }
 }
 

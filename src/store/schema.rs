@@ -1,0 +1,148 @@
+//! The state file's schema: the tables, the columns later versions added
+//! (added in place to an older file), and the indexes publishing reads by.
+
+use rusqlite::Connection;
+
+pub(super) const TABLES: &str = r"
+CREATE TABLE IF NOT EXISTS sources (
+    name                 TEXT PRIMARY KEY,
+    location             TEXT NOT NULL,
+    title                TEXT,
+    site_link            TEXT,
+    feed_id              TEXT,
+    -- The feed's own self link, published for sources read from disk.
+    self_link            TEXT,
+    -- From feeds.toml: whose fields win when sources share a story.
+    priority             INTEGER NOT NULL DEFAULT 0,
+    -- While the daemon fetches it: since when (milliseconds); else NULL.
+    fetching_since_ms    INTEGER,
+    etag                 TEXT,
+    last_modified        TEXT,
+    last_attempt         INTEGER,
+    last_success         INTEGER,
+    last_error           TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    -- Milliseconds: short intervals need better than whole seconds.
+    next_due_ms          INTEGER,
+    -- Where a permanent redirect (301/308) sent us; used instead of the
+    -- configured URL until the configured URL changes.
+    moved_to             TEXT,
+    -- Why the source is disabled (410 Gone); NULL when enabled.
+    disabled             TEXT
+);
+-- Small facts about the state itself, such as what the outputs were last
+-- built from.
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+-- Hosts that asked us (429/503 with Retry-After) not to come back before a time.
+CREATE TABLE IF NOT EXISTS hosts (
+    host       TEXT PRIMARY KEY,
+    not_before INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    id           INTEGER PRIMARY KEY,
+    -- Small columns first, the bodies last: a query that reads only the
+    -- dates or the owner then stops before the body's overflow pages.
+    -- (State files made before this order keep theirs; columns are always
+    -- named, so both work.)
+    published    INTEGER NOT NULL,
+    updated      INTEGER,
+    -- The change stamp of the last write that could change how the item
+    -- is published (its fields or its sources): publishing copies an
+    -- item's bytes from the last file while this is the same.
+    revision     INTEGER NOT NULL DEFAULT 0,
+    first_seen   INTEGER NOT NULL,
+    date_source  TEXT NOT NULL,
+    public_id    TEXT NOT NULL UNIQUE,
+    -- The source whose version of the fields is kept; others only fill gaps,
+    -- so two sources never flip an item back and forth between runs.
+    owner        TEXT NOT NULL,
+    link         TEXT,
+    title        TEXT NOT NULL,
+    authors      TEXT NOT NULL,
+    categories   TEXT NOT NULL,
+    credit       TEXT,
+    image        TEXT,
+    -- JSON list of {url, length, mime, duration}.
+    enclosures   TEXT,
+    author_email TEXT,
+    summary      TEXT,
+    content      TEXT
+);
+CREATE INDEX IF NOT EXISTS items_by_link ON items(link);
+CREATE TABLE IF NOT EXISTS item_sources (
+    source     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    item_id    INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    link       TEXT,
+    first_seen INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    PRIMARY KEY (source, key)
+);
+CREATE INDEX IF NOT EXISTS item_sources_by_item ON item_sources(item_id);
+-- Item pages read for feeds with `full_text = true`: the article body got,
+-- or how many reads failed (retried a few times, then left alone).
+CREATE TABLE IF NOT EXISTS full_text (
+    source     TEXT NOT NULL,
+    link       TEXT NOT NULL,
+    body       TEXT,
+    attempts   INTEGER NOT NULL,
+    last_error TEXT,
+    PRIMARY KEY (source, link)
+);
+";
+
+pub(super) const OUTPUTS: &str = "
+-- Items newest first, covering what publishing reads before the bodies:
+-- reading the stamp from the table would walk each body's overflow pages.
+-- (It replaces the narrower `items_newest` of earlier versions.)
+CREATE INDEX IF NOT EXISTS items_by_date ON items(published DESC, public_id, revision, updated);
+DROP INDEX IF EXISTS items_newest;
+CREATE TABLE IF NOT EXISTS layouts (
+    -- The published file's name in the output folder.
+    file          TEXT PRIMARY KEY,
+    -- Digest of everything besides the items that the items' bytes depend on.
+    basis         BLOB NOT NULL,
+    -- The file as written, to tell that it was not replaced since.
+    file_len      INTEGER NOT NULL,
+    file_mtime_ns INTEGER NOT NULL,
+    -- Placed entries, 40 bytes each (see Placed::encode).
+    placed        BLOB NOT NULL
+);
+";
+
+/// Columns added after the first version, `(table, column, type)`: a state
+/// file written before gains them in place when it is opened.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("items", "image", "TEXT"),
+    ("items", "enclosures", "TEXT"),
+    ("items", "author_email", "TEXT"),
+    ("sources", "moved_to", "TEXT"),
+    ("sources", "disabled", "TEXT"),
+    ("sources", "next_due_ms", "INTEGER"),
+    ("sources", "self_link", "TEXT"),
+    ("sources", "priority", "INTEGER NOT NULL DEFAULT 0"),
+    ("sources", "fetching_since_ms", "INTEGER"),
+    ("item_sources", "digest", "TEXT"),
+    ("items", "revision", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+/// Creates what is missing: the tables, the columns older files lack, then
+/// the indexes over them.
+pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(TABLES)?;
+    for (table, column, kind) in ADDED_COLUMNS {
+        let present: bool = conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+            [table, column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    // After the columns they cover exist.
+    conn.execute_batch(OUTPUTS)
+}

@@ -1,0 +1,278 @@
+//! Sources and hosts: validators and due times read before a fetch, each
+//! attempt's outcome (health, backoff, moves, disabling) and the hosts'
+//! Retry-After holds.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use url::Url;
+
+use super::{SourceState, SourceStatus, Store, When, from_ms, from_ts, location_key, to_ts};
+use crate::config::SourceConfig;
+use crate::error::{StoreError, query};
+use crate::model::Validators;
+
+impl Store {
+    /// The state a fetch starts from. Validators are dropped when the
+    /// source's location changed since they were stored.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn source_state(&self, source: &SourceConfig) -> Result<SourceState, StoreError> {
+        // Cached: `run` asks this of every configured source (100,000
+        // parses of the same statement were a third of a run with none due).
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT location, etag, last_modified, next_due_ms, consecutive_failures, moved_to, disabled,
+                        last_attempt
+                 FROM sources WHERE name = ?1",
+            )
+            .and_then(|mut s| s.query_row([&source.name], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
+                    ))
+                })
+                .optional()
+            )
+            .map_err(query("reading source state"))?;
+        Ok(match row {
+            Some((
+                loc,
+                etag,
+                last_modified,
+                next_due,
+                failures,
+                moved_to,
+                disabled,
+                last_attempt,
+            )) if loc == location_key(&source.location) => {
+                // A failing source keeps its backoff; a healthy one is due
+                // by today's config (never later than stored).
+                let next_due = match (next_due.map(from_ms), last_attempt) {
+                    (Some(stored), Some(last)) if failures == 0 => {
+                        Some(stored.min(crate::schedule::next_due(source, from_ts(last))))
+                    }
+                    (stored, _) => stored,
+                };
+                SourceState {
+                    validators: Validators {
+                        etag,
+                        last_modified,
+                    },
+                    next_due,
+                    failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                    moved_to: moved_to.and_then(|m| Url::parse(&m).ok()),
+                    disabled,
+                }
+            }
+            _ => SourceState::default(),
+        })
+    }
+
+    pub(super) fn touch_source(
+        tx: &Connection,
+        source: &SourceConfig,
+        when: When,
+    ) -> Result<(), StoreError> {
+        // A changed location starts afresh: no move, not disabled.
+        tx.execute(
+            "INSERT INTO sources (name, location, last_attempt, next_due_ms, priority)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(name) DO UPDATE SET
+                moved_to = CASE WHEN sources.location = excluded.location THEN sources.moved_to END,
+                disabled = CASE WHEN sources.location = excluded.location THEN sources.disabled END,
+                location = excluded.location,
+                last_attempt = excluded.last_attempt,
+                next_due_ms = excluded.next_due_ms,
+                priority = excluded.priority",
+            params![
+                source.name,
+                location_key(&source.location),
+                to_ts(when.now),
+                when.next_due.timestamp_millis(),
+                source.priority
+            ],
+        )
+        .map_err(query("updating source"))?;
+        Ok(())
+    }
+
+    /// Records a failed fetch: the source's earlier items stay.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn record_failure(
+        &mut self,
+        source: &SourceConfig,
+        error: &str,
+        when: When,
+    ) -> Result<(), StoreError> {
+        self.atomically("committing failure", |tx| {
+            Self::touch_source(tx, source, when)?;
+            tx.execute(
+                "UPDATE sources SET last_error = ?2, consecutive_failures = consecutive_failures + 1
+                 WHERE name = ?1",
+                params![source.name, error],
+            )
+            .map_err(query("recording failure"))?;
+            Ok(())
+        })
+    }
+
+    /// Records a 304 (or unchanged file): healthy, nothing else changes.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn record_not_modified(
+        &mut self,
+        source: &SourceConfig,
+        when: When,
+    ) -> Result<(), StoreError> {
+        self.atomically("committing not-modified", |tx| {
+            Self::touch_source(tx, source, when)?;
+            Self::mark_healthy(tx, source, when.now)
+        })
+    }
+
+    pub(super) fn mark_healthy(
+        tx: &Connection,
+        source: &SourceConfig,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        tx.execute(
+            "UPDATE sources SET last_success = ?2, last_error = NULL, consecutive_failures = 0
+             WHERE name = ?1",
+            params![source.name, to_ts(now)],
+        )
+        .map_err(query("recording success"))?;
+        Ok(())
+    }
+
+    /// Remembers a permanent redirect: the source is read from `to` until
+    /// its configured location changes.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn record_moved(&mut self, source: &SourceConfig, to: &Url) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE sources SET moved_to = ?2 WHERE name = ?1",
+                params![source.name, to.as_str()],
+            )
+            .map(drop)
+            .map_err(query("recording a move"))
+    }
+
+    /// Disables a source (410 Gone) until its configured location changes.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn disable(&mut self, source: &SourceConfig, reason: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE sources SET disabled = ?2 WHERE name = ?1",
+                params![source.name, reason],
+            )
+            .map(drop)
+            .map_err(query("disabling a source"))
+    }
+
+    /// Records that `host` asked not to be asked again before `until`.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn block_host(&mut self, host: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO hosts (host, not_before) VALUES (?1, ?2)
+                 ON CONFLICT(host) DO UPDATE SET not_before = MAX(not_before, excluded.not_before)",
+                params![host, to_ts(until)],
+            )
+            .map(drop)
+            .map_err(query("recording Retry-After"))
+    }
+
+    /// When `host` may be asked again, if it asked us to wait.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn host_not_before(&self, host: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT not_before FROM hosts WHERE host = ?1")
+            .and_then(|mut s| s.query_row([host], |r| r.get::<_, i64>(0)).optional())
+            .map(|t| t.map(from_ts))
+            .map_err(query("reading Retry-After"))
+    }
+
+    /// Every source the state knows, for `feedloom status`.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn statuses(&self) -> Result<Vec<SourceStatus>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.name, s.location, s.last_attempt, s.last_success, s.last_error,
+                        s.consecutive_failures, s.next_due_ms, s.moved_to, s.disabled,
+                        (SELECT COUNT(*) FROM item_sources x WHERE x.source = s.name),
+                        s.fetching_since_ms
+                 FROM sources s ORDER BY s.name",
+            )
+            .map_err(query("reading statuses"))?;
+        stmt.query_map([], |r| {
+            Ok(SourceStatus {
+                name: r.get(0)?,
+                location: r.get(1)?,
+                last_attempt: r.get::<_, Option<i64>>(2)?.map(from_ts),
+                last_success: r.get::<_, Option<i64>>(3)?.map(from_ts),
+                last_error: r.get(4)?,
+                failures: u32::try_from(r.get::<_, i64>(5)?).unwrap_or(u32::MAX),
+                next_due: r.get::<_, Option<i64>>(6)?.map(from_ms),
+                moved_to: r.get(7)?,
+                disabled: r.get(8)?,
+                items: usize::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
+                fetching_since: r.get::<_, Option<i64>>(10)?.map(from_ms),
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(query("reading statuses"))
+    }
+
+    /// Marks a source as being fetched since `since` (`None`: not any
+    /// more), for `feedloom status` while the daemon runs. A source the
+    /// state has never seen gets its row when its first result is recorded.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn mark_fetching(
+        &self,
+        source: &str,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE sources SET fetching_since_ms = ?2 WHERE name = ?1",
+                params![source, since.map(|d| d.timestamp_millis())],
+            )
+            .map(drop)
+            .map_err(query("marking a fetch"))
+    }
+
+    /// Forgets every in-flight mark (a daemon that died left them).
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn clear_fetching(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE sources SET fetching_since_ms = NULL", [])
+            .map(drop)
+            .map_err(query("clearing fetch marks"))
+    }
+}
