@@ -18,6 +18,10 @@ pub(crate) struct Article {
     pub(crate) image: Option<String>,
     /// The article's text (`articleBody`), as plain text.
     pub(crate) body: Option<String>,
+    /// `datePublished` of the page node (`WebPage`, as WordPress SEO
+    /// plugins write for every post and page): a last resort for pages
+    /// whose article node has no date, or that have none.
+    pub(crate) page_date: Option<String>,
 }
 
 /// Types that describe the article itself (not the site, a breadcrumb or a person).
@@ -35,28 +39,34 @@ const ARTICLE_TYPES: [&str; 11] = [
     "LiveBlogPosting",
 ];
 
-fn is_article(v: &Value) -> bool {
+/// Types of the page itself, whose dates are the page's.
+const PAGE_TYPES: [&str; 4] = ["WebPage", "ItemPage", "AboutPage", "ProfilePage"];
+
+fn is_a(v: &Value, types: &[&str]) -> bool {
     match v.get("@type") {
-        Some(Value::String(t)) => ARTICLE_TYPES.contains(&t.as_str()),
+        Some(Value::String(t)) => types.contains(&t.as_str()),
         Some(Value::Array(ts)) => ts
             .iter()
-            .any(|t| t.as_str().is_some_and(|t| ARTICLE_TYPES.contains(&t))),
+            .any(|t| t.as_str().is_some_and(|t| types.contains(&t))),
         _ => false,
     }
 }
 
-fn collect<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+/// The article nodes under `v` into `out`, the page nodes into `pages`.
+fn collect<'a>(v: &'a Value, out: &mut Vec<&'a Value>, pages: &mut Vec<&'a Value>) {
     match v {
-        Value::Array(items) => items.iter().for_each(|i| collect(i, out)),
+        Value::Array(items) => items.iter().for_each(|i| collect(i, out, pages)),
         Value::Object(map) => {
-            if is_article(v) {
+            if is_a(v, &ARTICLE_TYPES) {
                 out.push(v);
+            } else if is_a(v, &PAGE_TYPES) {
+                pages.push(v);
             }
             if let Some(graph) = map.get("@graph") {
-                collect(graph, out);
+                collect(graph, out, pages);
             }
             if let Some(main) = map.get("mainEntity") {
-                collect(main, out);
+                collect(main, out, pages);
             }
         }
         _ => {}
@@ -104,6 +114,7 @@ pub(crate) fn article(doc: &Html) -> Article {
     // schema.org object is read too.
     let scripts = Selector::parse(r#"script[type="application/ld+json"], script:not([type])"#)
         .expect("static selector");
+    let mut page_date = None;
     for script in doc.select(&scripts) {
         let raw: String = script.text().collect();
         let raw = raw
@@ -118,7 +129,13 @@ pub(crate) fn article(doc: &Html) -> Article {
             continue;
         };
         let mut found = Vec::new();
-        collect(&value, &mut found);
+        let mut pages = Vec::new();
+        collect(&value, &mut found, &mut pages);
+        if page_date.is_none() {
+            page_date = pages
+                .iter()
+                .find_map(|p| p.get("datePublished").and_then(|v| text(v, "@value")));
+        }
         if let Some(a) = found.first() {
             return Article {
                 headline: a
@@ -155,8 +172,12 @@ pub(crate) fn article(doc: &Html) -> Article {
                     .map(str::trim)
                     .filter(|b| !b.is_empty())
                     .map(str::to_owned),
+                page_date,
             };
         }
     }
-    Article::default()
+    Article {
+        page_date,
+        ..Article::default()
+    }
 }

@@ -677,6 +677,13 @@ fn published(
             DateSource::Text,
         ));
     }
+    if let Some(d) = ld
+        .page_date
+        .as_deref()
+        .and_then(|t| date::parse_local(t, tz))
+    {
+        return Some((found(d, "json-ld page"), DateSource::JsonLd));
+    }
     date::from_url_path_local(url.path(), tz).map(|d| (found(d, "url path"), DateSource::Url))
 }
 

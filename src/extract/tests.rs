@@ -189,6 +189,36 @@ fn time_element_then_visible_text_then_url() {
 }
 
 #[test]
+fn the_page_node_s_date_when_nothing_else_dates_the_page() {
+    let graph = |article: &str| {
+        format!(
+            r#"<html><head><script type="application/ld+json">{{"@context":"https://schema.org","@graph":[{{"@type":"WebSite","name":"Harbour Notes"}},
+{{"@type":"WebPage","name":"Ferry","datePublished":"2026-02-20T08:00:00+00:00"}}{article}]}}</script></head>
+<body><h1>Ferry</h1>{BODY}</body></html>"#
+        )
+    };
+    let page_only = page("https://x.example/ferry", &graph(""));
+    assert_eq!(
+        date_of(&page_only),
+        ("2026-02-20T08:00:00+00:00".into(), DateSource::JsonLd)
+    );
+    // The article's own date, or a visible one, comes first.
+    let with_article = page(
+        "https://x.example/ferry",
+        &graph(r#",{"@type":"BlogPosting","datePublished":"2026-02-22T10:00:00+00:00"}"#),
+    );
+    assert_eq!(date_of(&with_article).0, "2026-02-22T10:00:00+00:00");
+    let shown = page(
+        "https://x.example/ferry",
+        &graph("").replace(
+            "<h1>Ferry</h1>",
+            r#"<h1>Ferry</h1><time datetime="2026-02-25">25 February</time>"#,
+        ),
+    );
+    assert_eq!(date_of(&shown).0, "2026-02-25T00:00:00+00:00");
+}
+
+#[test]
 fn bylines_and_credits() {
     let e = page(
         "https://x.example/a",
