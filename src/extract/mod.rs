@@ -832,9 +832,11 @@ const DATE_LABELS: [&str; 17] = [
     "tarih",
 ];
 
-/// A short line outside furniture that begins with a date label, or a
-/// `<dd>` after a `<dt>` that is one: where a page prints its date with
-/// no markup saying so, away from the headline.
+/// A short line that begins with a date label, or a `<dd>` after a `<dt>`
+/// that is one: where a page prints its date with no markup saying so,
+/// away from the headline. Outside furniture
+/// first; a labelled date in a sidebar or footer ("Erschienen am" under
+/// the text) only when the page has none elsewhere.
 fn labelled_date(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
     let is_label = |text: &str| {
         let lower = text.trim().to_lowercase();
@@ -845,11 +847,8 @@ fn labelled_date(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Fixe
         DATE_LABELS.contains(&first)
     };
     let lines = sel("p, span, div, dd, li, em, small, td, strong, b");
-    doc.select(&lines).find_map(|el| {
-        let text = element_text_within(el, 80)?;
-        if text.is_empty() || in_furniture(el) {
-            return None;
-        }
+    let labelled = |el: ElementRef<'_>| {
+        let text = element_text_within(el, 80).filter(|t| !t.is_empty())?;
         let labelled = is_label(&text)
             || (el.value().name() == "dd"
                 && el
@@ -859,6 +858,12 @@ fn labelled_date(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Fixe
         labelled
             .then(|| date::find_in_text_local(&text, tz, now))
             .flatten()
+    };
+    let mut outside = doc.select(&lines).filter(|el| !in_furniture(*el));
+    outside.find_map(labelled).or_else(|| {
+        doc.select(&lines)
+            .filter(|el| in_furniture(*el))
+            .find_map(labelled)
     })
 }
 

@@ -130,6 +130,19 @@ fn a_date_line_with_a_label_away_from_the_headline() {
         ),
     );
     assert!(unlabelled.published.is_none(), "{:?}", unlabelled.published);
+    // In an aside or a footer, a labelled date counts only when the page
+    // has none elsewhere.
+    let aside = r"<aside class=blogData><dl><dt>Datum</dt><dd>12.01.2021</dd></dl></aside>";
+    let in_aside = page(
+        "https://choir.example/news?id=7",
+        &format!("<html><body>{body}{aside}</body></html>"),
+    );
+    assert_eq!(date_of(&in_aside).0, "2021-01-12T00:00:00+00:00");
+    let both = page(
+        "https://choir.example/news?id=8",
+        &format!("<html><body>{aside}{body}<p class=meta>Posted: 14.01.2021</p></body></html>"),
+    );
+    assert_eq!(date_of(&both).0, "2021-01-14T00:00:00+00:00");
 }
 
 #[test]
