@@ -692,11 +692,22 @@ fn published(
 /// first paragraphs of text outside furniture, and only a date within
 /// their first words, so a date the story mentions later is not taken.
 fn dateline(doc: &Html, tz: Tz) -> Option<DateTime<FixedOffset>> {
-    doc.select(&sel("p"))
-        .filter(|p| !in_furniture(*p))
-        .filter(|p| p.text().flat_map(str::split_whitespace).nth(8).is_some())
-        .take(PARAGRAPHS)
-        .find_map(|p| opening_date(p, tz))
+    let opening = |blocks: &Selector, leaf_only: bool| {
+        doc.select(blocks)
+            .filter(|b| !in_furniture(*b))
+            // A `<div>` counts only when it holds text, not other blocks
+            // (pages that set their story in divs and line breaks).
+            .filter(|b| {
+                !leaf_only
+                    || b.children().filter_map(ElementRef::wrap).all(|c| {
+                        matches!(c.value().name(), "br" | "wbr") || is_inline(c.value().name())
+                    })
+            })
+            .filter(|b| b.text().flat_map(str::split_whitespace).nth(8).is_some())
+            .take(PARAGRAPHS)
+            .find_map(|b| opening_date(b, tz))
+    };
+    opening(&sel("p"), false).or_else(|| opening(&sel("div"), true))
 }
 
 /// The paragraphs [`dateline`] looks at: the first few of the page's text

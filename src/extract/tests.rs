@@ -868,6 +868,14 @@ fn a_date_opening_the_first_paragraph_is_the_dateline() {
     // A date further into the sentence is something the story mentions.
     let later = with_opening("After a long winter of meetings since 01.02.2026");
     assert!(later.published.is_none());
+    // A story set in a `<div>` of text and line breaks, with no `<p>`; a
+    // div that only holds other blocks is not a paragraph.
+    let in_div = page(
+        "https://news.example.org/ferry",
+        r"<html><body><div class=text><strong>Kiel (01.02.2026).</strong> The island council voted on Tuesday evening to keep the winter ferry running.<br>The crossing takes forty minutes.</div></body></html>",
+    );
+    let (d, _) = in_div.published.expect("the div's dateline");
+    assert_eq!(d.value.date_naive().to_string(), "2026-02-01");
 }
 
 #[test]
