@@ -798,7 +798,9 @@ fn date_in_marked_element(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<Date
         {
             return None;
         }
-        let text = element_text_within(el, 100)?;
+        // Too long with its blocks (a rating box inside the byline): the
+        // line of its own, without them.
+        let text = element_text_within(el, 100).or_else(|| own_line(el, 100))?;
         if in_furniture(el) {
             return None;
         }
@@ -818,6 +820,26 @@ fn date_in_marked_element(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<Date
             .then(|| date::find_in_text_local(after, tz, now))
             .flatten()
     })
+}
+
+/// The text of `el`'s own line: its text and inline children, without the
+/// blocks inside it; `None` when longer than `limit` bytes.
+fn own_line(el: ElementRef<'_>, limit: usize) -> Option<String> {
+    let mut line = String::new();
+    for child in el.children() {
+        if let Some(t) = child.value().as_text() {
+            line.push_str(t);
+        } else if let Some(e) = ElementRef::wrap(child)
+            && is_inline(e.value().name())
+        {
+            line.extend(e.text());
+        }
+        if line.len() > limit * 2 {
+            return None;
+        }
+    }
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    (line.len() <= limit).then_some(line)
 }
 
 /// Words that introduce a page's own date in a short line ("Erschienen

@@ -335,7 +335,15 @@ fn a_date_in_an_element_marked_as_a_date() {
     assert_eq!(
         date_of(&e),
         ("2025-12-12T00:00:00+00:00".into(), DateSource::Text)
+    ); // A byline whose box also holds a long block (a rating): its own
+    // line still gives the date.
+    let rated = page(
+        "https://x.example/b",
+        &format!(
+            r#"<html><body><article><h1>Ferry</h1><div class="author"><a href="/ines">Ines Calder</a>, 21. Jan. 2025<div class="rating">Rated four out of five by the forty readers who voted on this story so far this week</div></div>{BODY}</article></body></html>"#
+        ),
     );
+    assert_eq!(date_of(&rated).0, "2025-01-21T00:00:00+00:00");
 }
 
 #[test]
