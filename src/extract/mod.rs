@@ -842,6 +842,41 @@ fn own_line(el: ElementRef<'_>, limit: usize) -> Option<String> {
     (line.len() <= limit).then_some(line)
 }
 
+/// The lines of `el` split at its `<br>`s (text and inline children only);
+/// `None` without a `<br>`, with a block inside, or over `limit` bytes.
+fn br_lines(el: ElementRef<'_>, limit: usize) -> Option<Vec<String>> {
+    let mut lines = vec![String::new()];
+    let mut breaks = 0;
+    let mut len = 0;
+    for child in el.children() {
+        let text: String = if let Some(t) = child.value().as_text() {
+            t.to_string()
+        } else {
+            let e = ElementRef::wrap(child)?;
+            match e.value().name() {
+                "br" => {
+                    breaks += 1;
+                    lines.push(String::new());
+                    continue;
+                }
+                name if is_inline(name) => e.text().collect(),
+                _ => return None,
+            }
+        };
+        len += text.len();
+        if len > limit {
+            return None;
+        }
+        lines.last_mut()?.push_str(&text);
+    }
+    (breaks > 0).then(|| {
+        lines
+            .iter()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    })
+}
+
 /// Words that introduce a page's own date in a short line ("Erschienen
 /// am: 01.11.2023", "Datum 12.01.2017" as a `<dt>`/`<dd>` pair), in the
 /// languages the dates are read in.
@@ -881,7 +916,14 @@ fn labelled_date(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Fixe
     };
     let lines = sel("p, span, div, dd, li, em, small, td, strong, b");
     let labelled = |el: ElementRef<'_>| {
-        let text = element_text_within(el, 80).filter(|t| !t.is_empty())?;
+        let Some(text) = element_text_within(el, 80).filter(|t| !t.is_empty()) else {
+            // Lines set apart by `<br>` ("Letzte Änderung: …<br>Erschienen
+            // am: 01.11.2023"): each is a line of its own.
+            return br_lines(el, 300)?
+                .iter()
+                .filter(|l| l.len() <= 80 && is_label(l))
+                .find_map(|l| date::find_in_text_local(l, tz, now));
+        };
         let labelled = is_label(&text)
             || (el.value().name() == "dd"
                 && el

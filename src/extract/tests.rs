@@ -143,6 +143,14 @@ fn a_date_line_with_a_label_away_from_the_headline() {
         &format!("<html><body>{aside}{body}<p class=meta>Posted: 14.01.2021</p></body></html>"),
     );
     assert_eq!(date_of(&both).0, "2021-01-14T00:00:00+00:00");
+    // Lines set apart by line breaks: the labelled one, not the first date.
+    let broken = page(
+        "https://choir.example/news?id=9",
+        &format!(
+            "<html><body>{body}<p class=small>Letzte \u{c4}nderung: 31.10.2021 - 14:49<br>Erschienen am: 01.11.2021<br>Gelesen: 61 mal, zuletzt heute von einem Besucher aus der Stadt</p></body></html>"
+        ),
+    );
+    assert_eq!(date_of(&broken).0, "2021-11-01T00:00:00+00:00");
 }
 
 #[test]
