@@ -20,27 +20,28 @@ impl Store {
     pub fn source_state(&self, source: &SourceConfig) -> Result<SourceState, StoreError> {
         // Cached: `run` asks this of every configured source (100,000
         // parses of the same statement were a third of a run with none due).
-        let row = self
+        let mut statement = self
             .conn
             .prepare_cached(
                 "SELECT location, etag, last_modified, next_due_ms, consecutive_failures, moved_to, disabled,
                         last_attempt
                  FROM sources WHERE name = ?1",
             )
-            .and_then(|mut s| s.query_row([&source.name], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<i64>>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, Option<String>>(5)?,
-                        r.get::<_, Option<String>>(6)?,
-                        r.get::<_, Option<i64>>(7)?,
-                    ))
-                })
-                .optional()
-            )
+            .map_err(query("reading source state"))?;
+        let row = statement
+            .query_row([&source.name], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<i64>>(7)?,
+                ))
+            })
+            .optional()
             .map_err(query("reading source state"))?;
         Ok(match row {
             Some((
