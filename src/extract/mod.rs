@@ -822,46 +822,29 @@ fn date_in_marked_element(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<Date
     })
 }
 
-/// The text of `el`'s own line: its text and inline children, without the
-/// blocks inside it; `None` when longer than `limit` bytes.
-fn own_line(el: ElementRef<'_>, limit: usize) -> Option<String> {
-    let mut line = String::new();
-    for child in el.children() {
-        if let Some(t) = child.value().as_text() {
-            line.push_str(t);
-        } else if let Some(e) = ElementRef::wrap(child)
-            && is_inline(e.value().name())
-        {
-            line.extend(e.text());
-        }
-        if line.len() > limit * 2 {
-            return None;
-        }
-    }
-    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-    (line.len() <= limit).then_some(line)
-}
-
-/// The lines of `el` split at its `<br>`s (text and inline children only);
-/// `None` without a `<br>`, with a block inside, or over `limit` bytes.
-fn br_lines(el: ElementRef<'_>, limit: usize) -> Option<Vec<String>> {
+/// `el`'s own text, split at its `<br>`s: its text and inline children as
+/// written (whitespace untouched), without the blocks inside it, and
+/// whether it had any; `None` when that text is over `limit` bytes.
+fn own_lines(el: ElementRef<'_>, limit: usize) -> Option<(Vec<String>, bool)> {
     let mut lines = vec![String::new()];
-    let mut breaks = 0;
-    let mut len = 0;
+    let (mut len, mut blocks) = (0, false);
     for child in el.children() {
         let text: String = if let Some(t) = child.value().as_text() {
             t.to_string()
-        } else {
-            let e = ElementRef::wrap(child)?;
+        } else if let Some(e) = ElementRef::wrap(child) {
             match e.value().name() {
                 "br" => {
-                    breaks += 1;
                     lines.push(String::new());
                     continue;
                 }
                 name if is_inline(name) => e.text().collect(),
-                _ => return None,
+                _ => {
+                    blocks = true;
+                    continue;
+                }
             }
+        } else {
+            continue;
         };
         len += text.len();
         if len > limit {
@@ -869,12 +852,26 @@ fn br_lines(el: ElementRef<'_>, limit: usize) -> Option<Vec<String>> {
         }
         lines.last_mut()?.push_str(&text);
     }
-    (breaks > 0).then(|| {
-        lines
-            .iter()
-            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-            .collect()
-    })
+    Some((lines, blocks))
+}
+
+fn squeezed(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text of `el`'s own line: its text and inline children, without the
+/// blocks inside it; `None` when longer than `limit` bytes.
+fn own_line(el: ElementRef<'_>, limit: usize) -> Option<String> {
+    let (lines, _) = own_lines(el, limit * 2)?;
+    let line = squeezed(&lines.concat());
+    (line.len() <= limit).then_some(line)
+}
+
+/// The lines of `el` split at its `<br>`s (text and inline children only);
+/// `None` without a `<br>`, with a block inside, or over `limit` bytes.
+fn br_lines(el: ElementRef<'_>, limit: usize) -> Option<Vec<String>> {
+    let (lines, blocks) = own_lines(el, limit)?;
+    (lines.len() > 1 && !blocks).then(|| lines.iter().map(|l| squeezed(l)).collect())
 }
 
 /// Words that introduce a page's own date in a short line ("Erschienen
