@@ -899,9 +899,9 @@ const DATE_LABELS: [&str; 17] = [
 
 /// A short line that begins with a date label, or a `<dd>` after a `<dt>`
 /// that is one: where a page prints its date with no markup saying so,
-/// away from the headline. Outside furniture
-/// first; a labelled date in a sidebar or footer ("Erschienen am" under
-/// the text) only when the page has none elsewhere.
+/// away from the headline. Outside furniture first; a labelled date in a
+/// sidebar or footer ("Erschienen am" under the text) only when the page
+/// has none elsewhere.
 fn labelled_date(doc: &Html, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
     let is_label = |text: &str| {
         let lower = text.trim().to_lowercase();
