@@ -22,6 +22,11 @@ pub(crate) struct Article {
     /// plugins write for every post and page): a last resort for pages
     /// whose article node has no date, or that have none.
     pub(crate) page_date: Option<String>,
+    /// A publication date a page script holds as data
+    /// (`"published_at":"2019-03-02T06:22:28+01:00"` in a shop's product
+    /// object, `"publishDate"` in an analytics layer): the very last resort
+    /// before the address.
+    pub(crate) script_date: Option<String>,
 }
 
 /// Types that describe the article itself (not the site, a breadcrumb or a person).
@@ -67,6 +72,13 @@ fn collect<'a>(v: &'a Value, out: &mut Vec<&'a Value>, pages: &mut Vec<&'a Value
             }
             if let Some(main) = map.get("mainEntity") {
                 collect(main, out, pages);
+            }
+            // A `Blog` holding one post is that post's page; a blog's list
+            // of posts is not one article.
+            match map.get("blogPost") {
+                Some(post @ Value::Object(_)) => collect(post, out, pages),
+                Some(Value::Array(posts)) if posts.len() == 1 => collect(&posts[0], out, pages),
+                _ => {}
             }
         }
         _ => {}
@@ -115,6 +127,7 @@ pub(crate) fn article(doc: &Html) -> Article {
     let scripts = Selector::parse(r#"script[type="application/ld+json"], script:not([type])"#)
         .expect("static selector");
     let mut page_date = None;
+    let mut script_date = None;
     for script in doc.select(&scripts) {
         let raw: String = script.text().collect();
         let raw = raw
@@ -123,6 +136,9 @@ pub(crate) fn article(doc: &Html) -> Article {
             .trim_end_matches("]]>");
         let untyped = script.value().attr("type").is_none();
         if untyped && !(raw.starts_with('{') && raw.contains("schema.org")) {
+            if script_date.is_none() {
+                script_date = SCRIPT_DATE.captures(raw).map(|c| c[1].to_owned());
+            }
             continue;
         }
         let Ok(value) = serde_json::from_str::<Value>(raw) else {
@@ -173,11 +189,23 @@ pub(crate) fn article(doc: &Html) -> Article {
                     .filter(|b| !b.is_empty())
                     .map(str::to_owned),
                 page_date,
+                script_date,
             };
         }
     }
     Article {
         page_date,
+        script_date,
         ..Article::default()
     }
 }
+
+/// A quoted publication-date key with an ISO date as its value, as page
+/// scripts hold their data. (`createdAt` and `created_at` are left out:
+/// on the open sets they were as often a user's or a comment's.)
+static SCRIPT_DATE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r#""(?:datePublished|published_at|publishedAt|publishDate|date_published)"\s*:\s*"(\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?)""#,
+    )
+    .expect("static regex")
+});

@@ -684,6 +684,13 @@ fn published(
     {
         return Some((found(d, "json-ld page"), DateSource::JsonLd));
     }
+    if let Some(d) = ld
+        .script_date
+        .as_deref()
+        .and_then(|t| date::parse_local(t, tz))
+    {
+        return Some((found(d, "page script data"), DateSource::Meta));
+    }
     date::from_url_path_local(url.path(), tz).map(|d| (found(d, "url path"), DateSource::Url))
 }
 

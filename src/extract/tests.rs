@@ -240,6 +240,69 @@ fn the_page_node_s_date_when_nothing_else_dates_the_page() {
 }
 
 #[test]
+fn a_date_held_as_data_in_a_page_script_when_nothing_else_dates_the_page() {
+    let shop = |data: &str| {
+        format!(
+            r#"<html><head><script>window.shop = {{"product":{{"title":"Ferry mug",{data}"vendor":"Harbour"}}}};</script></head>
+<body><h1>Ferry mug</h1>{BODY}</body></html>"#
+        )
+    };
+    let dated = page(
+        "https://x.example/mug",
+        &shop(r#""published_at":"2026-02-20T08:00:00+01:00","#),
+    );
+    assert_eq!(
+        date_of(&dated),
+        ("2026-02-20T07:00:00+00:00".into(), DateSource::Meta)
+    );
+    // A record's creation time is as often a user's or a comment's.
+    let created = page(
+        "https://x.example/mug",
+        &shop(r#""created_at":"2026-02-20T08:00:00+01:00","#),
+    );
+    assert_eq!(created.published, None);
+    // The address's date is below it; a visible date above it.
+    let shown = page(
+        "https://x.example/2026/02/25/mug",
+        &shop(r#""published_at":"2026-02-20T08:00:00+01:00","#),
+    );
+    assert_eq!(date_of(&shown).1, DateSource::Meta);
+}
+
+#[test]
+fn a_blog_node_holding_one_post_is_that_post() {
+    let blog = |posts: &str| {
+        format!(
+            r#"<html><head><script type="application/ld+json">{{"@context":"https://schema.org","@type":"Blog","name":"Harbour Notes","blogPost":{posts}}}</script></head>
+<body><h1>Ferry</h1>{BODY}</body></html>"#
+        )
+    };
+    let post =
+        r#"{"@type":"BlogPosting","headline":"Ferry","datePublished":"2026-02-22T10:00:00Z"}"#;
+    let one = page("https://x.example/ferry", &blog(post));
+    assert_eq!(
+        date_of(&one),
+        ("2026-02-22T10:00:00+00:00".into(), DateSource::JsonLd)
+    );
+    let listing = page(
+        "https://x.example/",
+        &blog(&format!("[{post},{}]", post.replace("22T", "23T"))),
+    );
+    assert_eq!(listing.published, None, "a list of posts dates no page");
+}
+
+#[test]
+fn a_link_to_yesterday_s_page_is_no_date() {
+    let e = page(
+        "https://x.example/word",
+        &format!(
+            "<html><body><nav><a href=/today>Today's Word</a> <a href=/y>Yesterday's Word</a></nav><h1>Ferry</h1>{BODY}</body></html>"
+        ),
+    );
+    assert_eq!(e.published, None);
+}
+
+#[test]
 fn bylines_and_credits() {
     let e = page(
         "https://x.example/a",
@@ -907,9 +970,13 @@ fn json_ld_in_a_script_without_a_type_is_read() {
     let json = r#"{"@context": "https://schema.org", "@type": "NewsArticle", "datePublished": "2025-10-06T06:00:00+01:00"}"#;
     let (d, _) = with_script("<script>", json).published.expect("a date");
     assert_eq!(d.value.to_rfc3339(), "2025-10-06T06:00:00+01:00");
-    // A script of another type, or a bare one that is not schema.org, is not.
+    // A script of another type, or a bare one that is not schema.org, is
+    // not (the bare one's date is only a page script's data, the last resort).
     let other = r#"{"@type": "NewsArticle", "datePublished": "2025-10-06T06:00:00+01:00"}"#;
-    assert!(with_script("<script>", other).published.is_none());
+    assert_eq!(
+        with_script("<script>", other).published.map(|(_, s)| s),
+        Some(DateSource::Meta)
+    );
     assert!(
         with_script(r#"<script type="text/template">"#, json)
             .published

@@ -94,6 +94,8 @@ pub fn find_in_text(text: &str, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<U
 pub fn find_in_text_local(text: &str, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
     DATE_IN_TEXT
         .find_iter(text)
+        // "Yesterday's Word" names a page, not a date.
+        .filter(|m| !text[m.end()..].starts_with(['\'', '\u{2019}']))
         .find_map(|m| {
             parse_local(m.as_str(), tz)
                 .or_else(|| parse_relative(m.as_str(), now).map(|d| d.fixed_offset()))
