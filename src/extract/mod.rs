@@ -1816,6 +1816,13 @@ fn without_repeats_or_furniture(body: &str, fields: &[&str]) -> String {
                 .map(|e| e.id()),
         )
         .chain(furniture_in(&fragment))
+        // Styles and scripts inside the story's markup (CSS-in-JS writes a
+        // `<style>` into each heading) are code, not text.
+        .chain(
+            fragment
+                .select(&sel("style, script, template"))
+                .map(|e| e.id()),
+        )
         .collect();
     if doomed.is_empty() {
         return body.to_owned();

@@ -819,6 +819,19 @@ fn body_text_runs_inline_markup_on_and_breaks_at_blocks() {
 }
 
 #[test]
+fn styles_inside_the_story_are_not_its_text() {
+    // As CSS-in-JS writes them: a `<style>` inside each heading, which
+    // scoring keeps on some pages.
+    let body = without_repeats_or_furniture(
+        "<h2><style>.kicker{color:green;font-size:24px}</style>Why it stays</h2><p>The service had been due to stop in November.</p>",
+        &[],
+    );
+    let text = body_text(&body);
+    assert!(text.contains("Why it stays"), "{text}");
+    assert!(!text.contains("font-size"), "{text}");
+}
+
+#[test]
 fn a_description_that_is_the_whole_text_leaves_the_body_alone() {
     let words: Vec<String> = (0..200).map(|i| format!("word{i}")).collect();
     let long = words.join(" ");
