@@ -1775,6 +1775,97 @@ fn furniture_in(fragment: &Html) -> Vec<ego_tree::NodeId> {
         .collect()
 }
 
+/// Headings that open what follows a story on its page (related reading,
+/// comments, sharing), in the languages of the open sets, compared with a
+/// whole block's text in lower case without its closing punctuation.
+const CLOSING_HEADINGS: &[&str] = &[
+    "related articles",
+    "related posts",
+    "related stories",
+    "related content",
+    "you may also like",
+    "you might also like",
+    "more stories",
+    "recommended for you",
+    "leave a comment",
+    "leave a reply",
+    "no comments",
+    "share this article",
+    "share this",
+    "das könnte sie auch interessieren",
+    "das könnte dich auch interessieren",
+    "das könnte ihnen auch gefallen",
+    "ähnliche artikel",
+    "weitere artikel",
+    "weitere beiträge",
+    "mehr zum thema",
+    "keine kommentare",
+    "lade weitere inhalte",
+    "artikel teilen",
+    "à lire aussi",
+    "lire aussi",
+    "sur le même sujet",
+    "articles similaires",
+    "artículos relacionados",
+    "noticias relacionadas",
+    "te puede interesar",
+    "articoli correlati",
+    "potrebbe interessarti",
+    "leia também",
+    "artigos relacionados",
+];
+
+/// A block in the last quarter of the body whose whole text is one of
+/// [`CLOSING_HEADINGS`], and everything after it: what scoring let
+/// through below the story.
+fn trailing_section(fragment: &Html) -> Vec<ego_tree::NodeId> {
+    let total: usize = fragment.root_element().text().map(str::len).sum();
+    let mut seen = 0;
+    let mut start = None;
+    let blocks = sel("h2, h3, h4, h5, h6, p, div, strong, span");
+    for node in fragment.root_element().descendants() {
+        if let Some(text) = node.value().as_text() {
+            seen += text.len();
+            continue;
+        }
+        let Some(el) = ElementRef::wrap(node) else {
+            continue;
+        };
+        if seen * 4 < total * 3 || !blocks.matches(&el) || in_control(el) {
+            continue;
+        }
+        let text = element_text_within(el, 60)
+            .unwrap_or_default()
+            .to_lowercase();
+        let text = text.trim_end_matches([':', '!', '.', '…', ' ']);
+        if !text.is_empty() && CLOSING_HEADINGS.contains(&text) {
+            start = Some(el);
+            break;
+        }
+    }
+    let Some(start) = start else {
+        return Vec::new();
+    };
+    // The heading, what follows it, and what follows each of its ancestors.
+    let root = fragment.root_element().id();
+    let mut doomed = vec![start.id()];
+    let mut at = Some(*start);
+    while let Some(node) = at {
+        doomed.extend(node.next_siblings().map(|n| n.id()));
+        at = node.parent().filter(|p| p.id() != root);
+    }
+    doomed
+}
+
+/// Whether an element is a link's or a button's label (a "Leave a
+/// comment" button inside a post), not a heading of its own.
+fn in_control(el: ElementRef<'_>) -> bool {
+    el.ancestors()
+        .filter_map(ElementRef::wrap)
+        .any(|a| matches!(a.value().name(), "a" | "button"))
+        || el.select(&sel("a, button")).next().is_some()
+}
+
 /// Longest block, in words, that [`is_link_block`] may drop.
 const LINK_BLOCK_MAX_WORDS: usize = 40;
 /// The same bound in bytes of raw text, read before counting words.
@@ -1823,6 +1914,7 @@ fn without_repeats_or_furniture(body: &str, fields: &[&str]) -> String {
                 .select(&sel("style, script, template"))
                 .map(|e| e.id()),
         )
+        .chain(trailing_section(&fragment))
         .collect();
     if doomed.is_empty() {
         return body.to_owned();

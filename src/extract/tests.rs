@@ -832,6 +832,29 @@ fn styles_inside_the_story_are_not_its_text() {
 }
 
 #[test]
+fn what_follows_the_story_under_a_closing_heading_is_not_the_story() {
+    let story = "<p>The ferry will keep running through the winter, the council decided after a long evening of debate in the town hall.</p>\
+<p>Passengers had signed a petition, and the harbour budget will meet the cost of the extra crossings until the spring.</p>\
+<p>The timetable for December is to be published next week, with an early crossing on weekdays for hospital staff.</p>";
+    let teaser = "<h3>Das könnte Sie auch interessieren</h3><p>Neue Brücke über den Kanal: die Pläne der Stadt.</p>";
+    let body = without_repeats_or_furniture(&format!("{story}{teaser}"), &[]);
+    let text = body_text(&body);
+    assert!(text.contains("hospital staff"), "{text}");
+    assert!(
+        !text.contains("interessieren") && !text.contains("Brücke"),
+        "{text}"
+    );
+    // A button with that label is a control inside the post; a heading
+    // high up opens no trailing section.
+    let button = format!(
+        "{story}<p><a class=button href=/c><span>Leave a comment</span></a></p><p>A last word.</p>"
+    );
+    assert!(body_text(&without_repeats_or_furniture(&button, &[])).contains("A last word."));
+    let early = format!("<h3>Related articles</h3>{story}");
+    assert!(body_text(&without_repeats_or_furniture(&early, &[])).contains("hospital staff"));
+}
+
+#[test]
 fn a_description_that_is_the_whole_text_leaves_the_body_alone() {
     let words: Vec<String> = (0..200).map(|i| format!("word{i}")).collect();
     let long = words.join(" ");
