@@ -1877,6 +1877,26 @@ fn trailing_section(fragment: &Html) -> Vec<ego_tree::NodeId> {
     doomed
 }
 
+/// The label a page sets over an advertisement ("Anzeige",
+/// "Advertisement"), alone in its block: never part of the story.
+fn is_ad_label(el: ElementRef<'_>) -> bool {
+    const LABELS: [&str; 9] = [
+        "advertisement",
+        "anzeige",
+        "werbung",
+        "reklama",
+        "publicité",
+        "publicidad",
+        "pubblicità",
+        "publicidade",
+        "sponsored",
+    ];
+    element_text_within(el, 40).is_some_and(|t| {
+        let t = t.to_lowercase();
+        LABELS.contains(&t.trim_end_matches([':', ' ', '-']))
+    })
+}
+
 /// Whether an element is a link's or a button's label (a "Leave a
 /// comment" button inside a post), not a heading of its own.
 fn in_control(el: ElementRef<'_>) -> bool {
@@ -1935,6 +1955,12 @@ fn without_repeats_or_furniture(body: &str, fields: &[&str]) -> String {
                 .map(|e| e.id()),
         )
         .chain(trailing_section(&fragment))
+        .chain(
+            fragment
+                .select(&sel("p, div, span, h2, h3, h4, h5, h6"))
+                .filter(|e| is_ad_label(*e))
+                .map(|e| e.id()),
+        )
         .collect();
     if doomed.is_empty() {
         return body.to_owned();

@@ -850,6 +850,13 @@ fn what_follows_the_story_under_a_closing_heading_is_not_the_story() {
         "{story}<p><a class=button href=/c><span>Leave a comment</span></a></p><p>A last word.</p>"
     );
     assert!(body_text(&without_repeats_or_furniture(&button, &[])).contains("A last word."));
+    // An advertisement's label, alone in its block, is not the story's either.
+    let labelled = format!("{story}<div>Anzeige</div><p>A last word.</p>");
+    let text = body_text(&without_repeats_or_furniture(&labelled, &[]));
+    assert!(
+        text.contains("A last word.") && !text.contains("Anzeige"),
+        "{text}"
+    );
     let early = format!("<h3>Related articles</h3>{story}");
     assert!(body_text(&without_repeats_or_furniture(&early, &[])).contains("hospital staff"));
 }
