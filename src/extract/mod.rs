@@ -1507,6 +1507,9 @@ fn fallback_body(doc: &Html, ld_body: Option<&str>) -> Option<Found<String>> {
         (Some(d), _) if d.0 >= LEAST => Some(found(d.1, "densest block")),
         (None | Some(_), Some(l)) if l.0 >= LEAST => Some(found(l.1, "json-ld articleBody")),
         (densest, _) => {
+            if let Some((_, html)) = noscript_body(doc).filter(|(words, _)| *words >= LEAST) {
+                return Some(found(html, "noscript copy"));
+            }
             let block = text_block_body(doc);
             if block.as_ref().is_some_and(|(words, _)| *words >= LEAST) {
                 return block.map(|(_, html)| found(html, "densest text block"));
@@ -1599,6 +1602,28 @@ fn own_words(el: ElementRef<'_>) -> usize {
             _ => 0,
         })
         .sum()
+}
+
+/// The fullest `<noscript>` copy of the story, with its word count: some
+/// blog templates write the post into a script template for their
+/// scripts to show, and a copy in `<noscript>`, which a parser that runs
+/// scripts (as browsers do, and html5ever by default) reads as raw text.
+fn noscript_body(doc: &Html) -> Option<(usize, String)> {
+    doc.select(&sel("noscript"))
+        .filter_map(|n| {
+            let raw: String = n.text().collect();
+            if !raw.contains("<p") {
+                return None;
+            }
+            let fragment = Html::parse_fragment(&raw);
+            let words = fragment
+                .select(&sel("p"))
+                .flat_map(|p| p.text())
+                .map(|t| t.split_whitespace().count())
+                .sum::<usize>();
+            Some((words, fragment.root_element().inner_html()))
+        })
+        .max_by_key(|(words, _)| *words)
 }
 
 /// The last resort for pages with no paragraphs at all: text set in

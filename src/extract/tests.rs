@@ -862,6 +862,19 @@ fn what_follows_the_story_under_a_closing_heading_is_not_the_story() {
 }
 
 #[test]
+fn a_post_kept_for_scripts_is_read_from_its_noscript_copy() {
+    let post = BODY.replace("<p>", "<p class=x>");
+    let e = page(
+        "https://blog.example.org/ferry",
+        &format!(
+            r#"<html><body><h1>Ferry</h1><div class=post-body><script type="text/template">{post}</script><noscript>{post}</noscript></div></body></html>"#
+        ),
+    );
+    let body = body_text(&e.body.expect("a body").value);
+    assert!(body.contains("harbour budget"), "{body}");
+}
+
+#[test]
 fn a_description_that_is_the_whole_text_leaves_the_body_alone() {
     let words: Vec<String> = (0..200).map(|i| format!("word{i}")).collect();
     let long = words.join(" ");
