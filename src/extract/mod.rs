@@ -1876,14 +1876,15 @@ fn trailing_section(fragment: &Html) -> Vec<ego_tree::NodeId> {
         let Some(el) = ElementRef::wrap(node) else {
             continue;
         };
-        if seen * 4 < total * 3 || !blocks.matches(&el) || in_control(el) {
+        if seen * 4 < total * 3 || !blocks.matches(&el) {
             continue;
         }
         let text = element_text_within(el, 60)
             .unwrap_or_default()
             .to_lowercase();
         let text = text.trim_end_matches([':', '!', '.', '…', ' ']);
-        if !text.is_empty() && CLOSING_HEADINGS.contains(&text) {
+        // Whether it is a control is asked last: it walks the element.
+        if !text.is_empty() && CLOSING_HEADINGS.contains(&text) && !in_control(el) {
             start = Some(el);
             break;
         }
