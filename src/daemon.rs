@@ -47,13 +47,24 @@ type DueQueue = BinaryHeap<Reverse<(DateTime<Utc>, String)>>;
 /// The due-time queue: every enabled source by when it is next due (or
 /// its host may be asked again, whichever is later).
 fn queue(settings: &Settings, store: &Store) -> Result<DueQueue, RunError> {
+    // The holds are read once, not once per source.
+    let holds = store.host_holds()?;
     let mut heap = BinaryHeap::new();
     for src in &settings.sources {
-        if let Some(due) = due_time(src, store)? {
+        let hold = host(src).and_then(|h| holds.get(h).copied());
+        if let Some(due) = due_of(&store.source_state(src)?, hold) {
             heap.push(Reverse((due, src.name.clone())));
         }
     }
     Ok(heap)
+}
+
+/// The host a source is fetched from, if it is fetched over HTTP.
+fn host(src: &crate::config::SourceConfig) -> Option<&str> {
+    match &src.location {
+        Location::Url(url) => url.host_str(),
+        Location::Path(_) => None,
+    }
 }
 
 /// When a source is next due; `None` when it is disabled.
@@ -61,27 +72,31 @@ fn due_time(
     src: &crate::config::SourceConfig,
     store: &Store,
 ) -> Result<Option<DateTime<Utc>>, RunError> {
-    due_of(src, &store.source_state(src)?, store)
+    due_with_hold(src, &store.source_state(src)?, store)
 }
 
-/// [`due_time`] from a state already read: its own due time, or later if
-/// its host asked (Retry-After) to wait.
-fn due_of(
+/// [`due_time`] from a state already read, with its host's hold read now.
+fn due_with_hold(
     src: &crate::config::SourceConfig,
     state: &SourceState,
     store: &Store,
 ) -> Result<Option<DateTime<Utc>>, RunError> {
+    let hold = match host(src) {
+        Some(h) => store.host_not_before(h)?,
+        None => None,
+    };
+    Ok(due_of(state, hold))
+}
+
+/// A source's own due time, or later if its host asked (Retry-After) to
+/// wait until `hold`; `None` when it is disabled.
+fn due_of(state: &SourceState, hold: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
     if state.disabled.is_some() {
-        return Ok(None);
+        return None;
     }
     // Never fetched: due since always (not "now", which moves on).
-    let mut due = state.next_due.unwrap_or(DateTime::UNIX_EPOCH);
-    if let Location::Url(url) = &src.location
-        && let Some(until) = store.host_not_before(url.host_str().unwrap_or_default())?
-    {
-        due = due.max(until);
-    }
-    Ok(Some(due))
+    let due = state.next_due.unwrap_or(DateTime::UNIX_EPOCH);
+    Some(hold.map_or(due, |until| due.max(until)))
 }
 
 /// What [`launch`] did with a source taken off the queue.
@@ -108,7 +123,7 @@ fn launch(
         return Ok(Launch::Gone);
     };
     let state = store.source_state(src)?;
-    let Some(due) = due_of(src, &state, store)? else {
+    let Some(due) = due_with_hold(src, &state, store)? else {
         return Ok(Launch::Gone);
     };
     if due > Utc::now() {

@@ -271,6 +271,7 @@ pub async fn cycle(
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; settings.sources.len()];
     let mut due = Vec::new();
+    let holds = store.host_holds()?;
     for (index, src) in settings.sources.iter().enumerate() {
         let state = store.source_state(src)?;
         if let Some(reason) = state.disabled {
@@ -278,7 +279,7 @@ pub async fn cycle(
             continue;
         }
         if let Location::Url(url) = &src.location
-            && let Some(until) = store.host_not_before(url.host_str().unwrap_or_default())?
+            && let Some(&until) = holds.get(url.host_str().unwrap_or_default())
             && until > now
         {
             outcomes[index] = Some(Outcome::Waiting(until));

@@ -212,6 +212,24 @@ impl Store {
             .map_err(query("reading Retry-After"))
     }
 
+    /// Every host that asked us to wait, with when it may be asked again:
+    /// read once by a run instead of once per source (the table holds
+    /// only hosts that sent Retry-After, so it is small).
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn host_holds(
+        &self,
+    ) -> Result<std::collections::HashMap<String, DateTime<Utc>>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT host, not_before FROM hosts")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get::<_, String>(0)?, from_ts(r.get(1)?))))?
+                    .collect()
+            })
+            .map_err(query("reading Retry-After"))
+    }
+
     /// Every source the state knows, for `feedloom status`.
     ///
     /// # Errors
