@@ -78,6 +78,10 @@ pub(crate) fn run(
         only: request.only,
     };
     if request.dry_run {
+        anyhow::ensure!(
+            settings.database_url.is_none(),
+            "run --dry-run works on a copy of the state file; it is not available with database_url"
+        );
         return dry_run(&settings, options);
     }
     let _lock = feedloom::lock::acquire(&settings.state_file)?;
@@ -378,7 +382,7 @@ pub(crate) fn serve(config_path: &Path, addr: &str) -> anyhow::Result<ExitCode> 
 /// `feedloom status`: each source's health, from the state file alone.
 pub(crate) fn status(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let settings = config::load(config_path)?;
-    let store = feedloom::store::Store::open(&settings.state_file)?;
+    let store = feedloom::store::Store::for_settings(&settings)?;
     let known = store.statuses()?;
     let now = chrono::Utc::now();
     let rows: Vec<(String, Option<feedloom::store::SourceStatus>)> = settings
@@ -1082,7 +1086,18 @@ fn describe(s: &Settings) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} is valid.", s.config_path.display());
     let _ = writeln!(out, "output folder: {}", s.output_dir.display());
-    let _ = writeln!(out, "state file:    {}", s.state_file.display());
+    match &s.database_url {
+        Some(url) => {
+            let _ = writeln!(
+                out,
+                "state:         PostgreSQL, {}",
+                feedloom::store::redacted(url)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "state file:    {}", s.state_file.display());
+        }
+    }
     let _ = writeln!(out, "public URL:    {}", s.public_url);
     let _ = writeln!(
         out,

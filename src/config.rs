@@ -52,6 +52,7 @@ struct RawConfig {
 struct RawSettings {
     output_dir: Option<Spanned<String>>,
     state_file: Option<Spanned<String>>,
+    database_url: Option<Spanned<String>>,
     user_agent: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     concurrency: Option<Spanned<i64>>,
@@ -181,8 +182,12 @@ pub struct Settings {
     pub fingerprint: String,
     /// Folder the published files go to.
     pub output_dir: PathBuf,
-    /// The SQLite state file.
+    /// The SQLite state file (used unless `database_url` is set).
     pub state_file: PathBuf,
+    /// A PostgreSQL database to keep the state in instead
+    /// (`postgres://…`): `database_url` in `[settings]`, or the
+    /// `FEEDLOOM_DATABASE_URL` environment variable, which wins.
+    pub database_url: Option<String>,
     /// Sent with every request.
     pub user_agent: String,
     /// Total time allowed for one request, body included.
@@ -1200,6 +1205,22 @@ impl Validator<'_> {
                 .and_then(|v| self.count(v, "settings.max_field_size"))
                 .unwrap_or(defaults.max_field_size),
         };
+        let database_url = match std::env::var("FEEDLOOM_DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => Some(url.trim().to_owned()),
+            _ => s.database_url.as_ref().and_then(|v| {
+                let url = v.get_ref().trim();
+                if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                    Some(url.to_owned())
+                } else {
+                    self.problem(
+                        v,
+                        "settings.database_url",
+                        format_args!("must be a PostgreSQL URL (postgres://user@host/database)"),
+                    );
+                    None
+                }
+            }),
+        };
         let public_url = s
             .public_url
             .as_ref()
@@ -1256,6 +1277,7 @@ impl Validator<'_> {
             fingerprint: String::new(),
             output_dir,
             state_file,
+            database_url,
             user_agent,
             timeout,
             connect_timeout,

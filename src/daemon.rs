@@ -220,7 +220,7 @@ pub async fn run(
     metrics: &Metrics,
     progress: Progress<'_>,
 ) -> Result<(), RunError> {
-    let mut store = Store::open_locked(&settings.state_file, false)?;
+    let mut store = Store::for_run(&settings, false)?;
     store.clear_fetching()?;
     tracing::info!(sources = settings.sources.len(), "Daemon started.");
     let mut shared = Fetcher::new(settings)?;
@@ -291,8 +291,12 @@ pub async fn run(
                 match crate::config::load(config_path) {
                     Ok(new) => {
                         tracing::info!(sources = new.sources.len(), "Reloaded feeds.toml.");
-                        if new.state_file != shared.settings.state_file {
-                            store = Store::open_locked(&new.state_file, false)?;
+                        if new.state_file != shared.settings.state_file
+                            || new.database_url != shared.settings.database_url
+                        {
+                            // The old store (and its run lock) goes first.
+                            drop(store);
+                            store = Store::for_run(&new, false)?;
                         }
                         shared = Fetcher::new(new)?;
                         queue = self::queue(&shared.settings, &store)?;

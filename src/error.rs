@@ -149,7 +149,7 @@ pub enum SourceError {
     },
 }
 
-/// A failure of the SQLite state file.
+/// A failure of the state (the SQLite file or the PostgreSQL database).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Opening or creating the state file.
@@ -157,9 +157,18 @@ pub enum StoreError {
     Open {
         /// The state file.
         path: PathBuf,
-        /// The SQLite error.
+        /// The database's error.
         #[source]
-        source: rusqlite::Error,
+        source: crate::store::DbError,
+    },
+    /// Connecting to the PostgreSQL database (its password left out).
+    #[error("connecting to the state database {url}")]
+    Connect {
+        /// The database URL as given, without its password.
+        url: String,
+        /// The database's error.
+        #[source]
+        source: crate::store::DbError,
     },
     /// Creating the folder that holds the state file.
     #[error("creating state folder {path}")]
@@ -170,14 +179,20 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// Another run or daemon writes the PostgreSQL database.
+    #[error("another feedloom run or daemon is using the state database {url}")]
+    Busy {
+        /// The database URL, without its password.
+        url: String,
+    },
     /// A query failed.
-    #[error("state file query: {context}")]
+    #[error("state query: {context}")]
     Query {
         /// What was being done.
         context: &'static str,
-        /// The SQLite error.
+        /// The database's error.
         #[source]
-        source: rusqlite::Error,
+        source: crate::store::DbError,
     },
     /// Moving a published file's layout between its temp file and the
     /// state file.
@@ -219,8 +234,13 @@ pub enum PublishError {
 }
 
 /// Shorthand used by the store.
-pub(crate) fn query(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |source| StoreError::Query { context, source }
+pub(crate) fn query<E: Into<crate::store::DbError>>(
+    context: &'static str,
+) -> impl FnOnce(E) -> StoreError {
+    move |source| StoreError::Query {
+        context,
+        source: source.into(),
+    }
 }
 
 /// Why a whole run could not publish (exit code 1). A failing source is

@@ -47,6 +47,7 @@ pub struct Metrics {
     /// `None` for `serve` on its own (no scheduler to be alive).
     scheduler: Option<AtomicBool>,
     state_file: PathBuf,
+    database_url: Option<String>,
 }
 
 /// The result label of an outcome.
@@ -76,6 +77,7 @@ impl Metrics {
             started: Instant::now(),
             scheduler: scheduler.then(|| AtomicBool::new(true)),
             state_file: settings.state_file.clone(),
+            database_url: settings.database_url.clone(),
         }
     }
 
@@ -141,7 +143,7 @@ impl Metrics {
         );
         // Without a state file there is nothing more to say (and opening
         // one would create it).
-        if self.state_file.exists() {
+        if self.database_url.is_some() || self.state_file.exists() {
             self.register_state(&mut registry)?;
         }
         let mut text = String::new();
@@ -151,7 +153,11 @@ impl Metrics {
     }
 
     fn register_state(&self, registry: &mut Registry) -> Result<(), String> {
-        let store = Store::open(&self.state_file).map_err(|e| e.to_string())?;
+        let store = match &self.database_url {
+            Some(url) => Store::connect(url),
+            None => Store::open(&self.state_file),
+        }
+        .map_err(|e| e.to_string())?;
         let statuses = store.statuses().map_err(|e| e.to_string())?;
         let per_source =
             |registry: &mut Registry,

@@ -132,7 +132,7 @@ pub async fn run_with(
 ) -> Result<RunReport, RunError> {
     // Run under the run lock (or on a copy of the state): a new state
     // file is filled fast, without a journal, and settled before publishing.
-    let mut store = Store::open_locked(&settings.state_file, true)?;
+    let mut store = Store::for_run(settings, true)?;
     let sources = cycle(settings, &mut store, options, cancel, progress).await?;
     store.settle(&settings.state_file)?;
     let written = publish_if_needed(settings, &mut store)?;

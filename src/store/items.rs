@@ -5,9 +5,9 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 use url::Url;
 
+use super::db::{Db, DbError, Row, params};
 use super::{
     Attribution, Batch, RecordStats, Store, StoredItem, When, feed_url, from_ts, json_list,
     location_key, parse_list, to_ts,
@@ -60,7 +60,7 @@ impl Store {
             // The outputs no longer match the state until they are rebuilt;
             // forgetting it here, in this transaction, survives a crash before
             // the publish.
-            tx.execute("DELETE FROM meta WHERE key = 'published'", [])
+            tx.execute("DELETE FROM meta WHERE key = 'published'", &[])
                 .map_err(query("marking outputs stale"))?;
             let mut stats = RecordStats::default();
             let revision = next_revision(tx)?;
@@ -68,8 +68,11 @@ impl Store {
             // only keys repeated within this batch can be found, so the
             // others skip a lookup that cannot find anything.
             let had_entries: bool = tx
-                .prepare_cached("SELECT EXISTS(SELECT 1 FROM item_sources WHERE source = ?1)")
-                .and_then(|mut s| s.query_row([&source.name], |r| r.get(0)))
+                .query_row(
+                    "SELECT EXISTS(SELECT 1 FROM item_sources WHERE source = ?1)",
+                    params![source.name],
+                    |r| r.get(0),
+                )
                 .map_err(query("looking up entries"))?;
             let mut first_keys = (!had_entries).then(HashSet::new);
             for (index, article) in articles.iter().enumerate() {
@@ -84,10 +87,10 @@ impl Store {
                 )?;
             }
             for key in unchanged {
-                tx.prepare_cached(
-                    "UPDATE item_sources SET last_seen = ?3 WHERE source = ?1 AND key = ?2",
-                )
-                .and_then(|mut s| s.execute(params![source.name, key, to_ts(now)]))
+                tx.execute(
+            "UPDATE item_sources SET last_seen = ?3 WHERE source = ?1 AND key = ?2",
+            params![source.name, key, to_ts(now)],
+        )
                 .map_err(query("touching listed entry"))?;
             }
             apply_retention(tx, source, retention, (now, revision))?;
@@ -110,24 +113,28 @@ impl Store {
         mut each: impl FnMut(StoredItem) -> bool,
     ) -> Result<(), StoreError> {
         self.fill_wanted(sources)?;
-        let mut items = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {ITEM_COLUMNS} FROM items i
-                 WHERE EXISTS (SELECT 1 FROM item_sources s
-                               WHERE s.item_id = i.id AND s.source IN temp.wanted)
-                 ORDER BY i.published DESC, i.public_id"
-            ))
-            .map_err(query("preparing item query"))?;
-        let mut rows = items.query([]).map_err(query("reading items"))?;
-        while let Some(row) = rows.next().map_err(query("reading items"))? {
-            let mut item = item_from_row(row).map_err(query("decoding item"))?;
-            item.sources = self.attributions(item.row_id)?;
-            if !each(item) {
-                break;
-            }
-        }
-        Ok(())
+        // `wanted` is the temp table (see `fill_wanted`).
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM items i
+             WHERE EXISTS (SELECT 1 FROM item_sources s
+                           WHERE s.item_id = i.id AND s.source IN (SELECT name FROM wanted))
+             ORDER BY i.published DESC, i.public_id"
+        );
+        let mut failed = None;
+        self.db
+            .query_each(&sql, &[], |row| {
+                let mut item = item_from_row(row)?;
+                match self.attributions(item.row_id) {
+                    Ok(sources) => item.sources = sources,
+                    Err(e) => {
+                        failed = Some(e);
+                        return Ok(false);
+                    }
+                }
+                Ok(each(item))
+            })
+            .map_err(query("reading items"))?;
+        failed.map_or(Ok(()), Err)
     }
 
     /// Puts the wanted source names into an indexed temp table, for the
@@ -135,18 +142,15 @@ impl Store {
     /// every row, which made large outputs quadratic in the number of
     /// sources.
     pub(super) fn fill_wanted(&self, sources: &[String]) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch(
-                "CREATE TEMP TABLE IF NOT EXISTS wanted (name TEXT PRIMARY KEY); DELETE FROM temp.wanted;",
-            )
-            .map_err(query("preparing the source list"))?;
-        let mut insert = self
-            .conn
-            .prepare_cached("INSERT OR IGNORE INTO temp.wanted (name) VALUES (?1)")
+        self.db
+            .batch("CREATE TEMP TABLE IF NOT EXISTS wanted (name TEXT PRIMARY KEY); DELETE FROM wanted;")
             .map_err(query("preparing the source list"))?;
         for name in sources {
-            insert
-                .execute([name])
+            self.db
+                .execute(
+                    "INSERT INTO wanted (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
+                    params![name],
+                )
                 .map_err(query("filling the source list"))?;
         }
         Ok(())
@@ -155,16 +159,15 @@ impl Store {
     /// The item's sources among the wanted ones (see [`Self::fill_wanted`]),
     /// its owner first, then in the order they brought it.
     pub(super) fn attributions(&self, item_id: i64) -> Result<Vec<Attribution>, StoreError> {
-        self.conn
-            .prepare_cached(
+        self.db
+            .query_vec(
                 "SELECT s.name, s.location, s.title, s.site_link, s.feed_id, x.link, s.self_link
                  FROM item_sources x JOIN sources s ON s.name = x.source
                  JOIN items i ON i.id = x.item_id
-                 WHERE x.item_id = ?1 AND x.source IN temp.wanted
+                 WHERE x.item_id = ?1 AND x.source IN (SELECT name FROM wanted)
                  ORDER BY (x.source = i.owner) DESC, x.first_seen, x.source",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_map([item_id], |r| {
+                params![item_id],
+                |r| {
                     Ok(Attribution {
                         name: r.get(0)?,
                         feed_url: feed_url(r.get(1)?, r.get(6)?),
@@ -173,9 +176,8 @@ impl Store {
                         feed_id: r.get(4)?,
                         link: r.get(5)?,
                     })
-                })?
-                .collect()
-            })
+                },
+            )
             .map_err(query("reading attributions"))
     }
 
@@ -186,27 +188,25 @@ impl Store {
     /// # Errors
     /// On a failed query.
     pub fn source_cards(&self, sources: &[String]) -> Result<Vec<Attribution>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT location, title, site_link, feed_id, self_link FROM sources WHERE name = ?1",
-            )
-            .map_err(query("reading sources"))?;
         sources
             .iter()
             .map(|name| {
-                let known = stmt
-                    .query_row([name], |r| {
-                        Ok(Attribution {
-                            name: name.clone(),
-                            feed_url: feed_url(r.get(0)?, r.get(4)?),
-                            feed_title: r.get(1)?,
-                            site_link: r.get(2)?,
-                            feed_id: r.get(3)?,
-                            link: None,
-                        })
-                    })
-                    .optional()
+                let known = self
+                    .db
+                    .query_opt(
+                        "SELECT location, title, site_link, feed_id, self_link FROM sources WHERE name = ?1",
+                        params![name],
+                        |r| {
+                            Ok(Attribution {
+                                name: name.clone(),
+                                feed_url: feed_url(r.get(0)?, r.get(4)?),
+                                feed_title: r.get(1)?,
+                                site_link: r.get(2)?,
+                                feed_id: r.get(3)?,
+                                link: None,
+                            })
+                        },
+                    )
                     .map_err(query("reading sources"))?;
                 Ok(known.unwrap_or_else(|| Attribution {
                     name: name.clone(),
@@ -230,52 +230,54 @@ impl Store {
         let mut known = crate::source::Known::default();
         match source.kind {
             SourceKind::Scrape(_) => {
-                let mut stmt = self
-                    .conn
-                    .prepare_cached(
+                known.links = self
+                    .db
+                    .query_vec(
                         "SELECT link FROM item_sources WHERE source = ?1 AND link IS NOT NULL",
+                        params![source.name],
+                        |r| r.get::<String>(0),
                     )
-                    .map_err(query("reading known links"))?;
-                known.links = stmt
-                    .query_map([&source.name], |r| r.get::<_, String>(0))
-                    .and_then(Iterator::collect)
-                    .map_err(query("reading known links"))?;
+                    .map_err(query("reading known links"))?
+                    .into_iter()
+                    .collect();
             }
             SourceKind::Feed => {
-                let mut stmt = self
-                    .conn
-                    .prepare_cached(
-                        "SELECT digest, key FROM item_sources WHERE source = ?1 AND digest IS NOT NULL
-                         ORDER BY rowid",
+                let digests = &mut known.digests;
+                self.db
+                    .query_each(
+                        self.db.pick(
+                            "SELECT digest, key FROM item_sources WHERE source = ?1 AND digest IS NOT NULL
+                             ORDER BY rowid",
+                            "SELECT digest, key FROM item_sources WHERE source = ?1 AND digest IS NOT NULL
+                             ORDER BY seq",
+                        ),
+                        params![source.name],
+                        |r| {
+                            digests.entry(r.get::<String>(0)?).or_default().push(r.get(1)?);
+                            Ok(true)
+                        },
                     )
                     .map_err(query("reading stored digests"))?;
-                let rows = stmt
-                    .query_map([&source.name], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
-                    .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-                    .map_err(query("reading stored digests"))?;
-                for (digest, key) in rows {
-                    known.digests.entry(digest).or_default().push(key);
-                }
                 if source.full_text.is_some() {
-                    let mut stmt = self
-                        .conn
-                        .prepare_cached(
+                    known.full_text = self
+                        .db
+                        .query_vec(
                             "SELECT link, body, attempts FROM full_text WHERE source = ?1",
+                            params![source.name],
+                            |r| {
+                                Ok((
+                                    r.get::<String>(0)?,
+                                    crate::source::PageState {
+                                        body: r.get(1)?,
+                                        attempts: u32::try_from(r.get::<i64>(2)?)
+                                            .unwrap_or(u32::MAX),
+                                    },
+                                ))
+                            },
                         )
-                        .map_err(query("reading full texts"))?;
-                    known.full_text = stmt
-                        .query_map([&source.name], |r| {
-                            Ok((
-                                r.get::<_, String>(0)?,
-                                crate::source::PageState {
-                                    body: r.get(1)?,
-                                    attempts: u32::try_from(r.get::<_, i64>(2)?)
-                                        .unwrap_or(u32::MAX),
-                                },
-                            ))
-                        })
-                        .and_then(Iterator::collect)
-                        .map_err(query("reading full texts"))?;
+                        .map_err(query("reading full texts"))?
+                        .into_iter()
+                        .collect();
                 }
             }
             SourceKind::Files(_) => {}
@@ -288,11 +290,11 @@ impl Store {
     /// # Errors
     /// On a failed query.
     pub fn item_count(&self, source: &str) -> Result<usize, StoreError> {
-        self.conn
+        self.db
             .query_row(
                 "SELECT COUNT(*) FROM item_sources WHERE source = ?1",
-                [source],
-                |r| r.get::<_, i64>(0),
+                params![source],
+                |r| r.get::<i64>(0),
             )
             .map(|n| usize::try_from(n).unwrap_or_default())
             .map_err(query("counting items"))
@@ -306,7 +308,7 @@ pub(super) const ITEM_COLUMNS: &str =
     i.enclosures, i.author_email, i.revision";
 
 /// An item row (see [`ITEM_COLUMNS`]) without its attributions.
-pub(super) fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
+pub(super) fn item_from_row(row: &Row<'_>) -> Result<StoredItem, DbError> {
     let link: Option<String> = row.get(2)?;
     Ok(StoredItem {
         row_id: row.get(0)?,
@@ -319,17 +321,17 @@ pub(super) fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredI
             title: row.get(3)?,
             summary: row.get(4)?,
             content: row.get(5)?,
-            authors: parse_list(&row.get::<_, String>(6)?),
-            categories: parse_list(&row.get::<_, String>(7)?),
+            authors: parse_list(&row.get::<String>(6)?),
+            categories: parse_list(&row.get::<String>(7)?),
             credit: row.get(8)?,
             image: row
-                .get::<_, Option<String>>(12)?
+                .get::<Option<String>>(12)?
                 .and_then(|i| Url::parse(&i).ok()),
             published: Some(from_ts(row.get(9)?)),
-            updated: row.get::<_, Option<i64>>(10)?.map(from_ts),
-            date_source: DateSource::parse(&row.get::<_, String>(11)?),
+            updated: row.get::<Option<i64>>(10)?.map(from_ts),
+            date_source: DateSource::parse(&row.get::<String>(11)?),
             enclosures: row
-                .get::<_, Option<String>>(13)?
+                .get::<Option<String>>(13)?
                 .and_then(|e| serde_json::from_str(&e).ok())
                 .unwrap_or_default(),
             author_email: row.get(14)?,
@@ -341,7 +343,7 @@ pub(super) fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredI
 /// Stores one article of one source: updates the entry it already is,
 /// attaches it to the same article from another source, or inserts it.
 fn upsert(
-    tx: &Connection,
+    tx: &Db,
     source: &SourceConfig,
     site: Option<&Url>,
     (a, digest): (&Article, Option<&str>),
@@ -358,25 +360,25 @@ fn upsert(
     let existing: Option<i64> = if new_key {
         None
     } else {
-        tx.prepare_cached("SELECT item_id FROM item_sources WHERE source = ?1 AND key = ?2")
-            .and_then(|mut s| {
-                s.query_row(params![source.name, key], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(query("looking up entry"))?
+        tx.query_opt(
+            "SELECT item_id FROM item_sources WHERE source = ?1 AND key = ?2",
+            params![source.name, key],
+            |r| r.get(0),
+        )
+        .map_err(query("looking up entry"))?
     };
     if let Some(item_id) = existing {
-        tx.prepare_cached(
+        tx.execute(
             "UPDATE item_sources SET last_seen = ?3, link = ?4, digest = ?5 WHERE source = ?1 AND key = ?2",
+            params![source.name, key, to_ts(now), link, digest],
         )
-        .and_then(|mut s| s.execute(params![source.name, key, to_ts(now), link, digest]))
         .map_err(query("touching entry"))?;
         // The owner's fields win where it has them; where it has none, what
         // another source filled in stays (or the item would lose its author
         // every time its owner is read again, and regain it when the other
         // source is). A dated version replaces a first-seen date, but an
         // entry that lost its date keeps the stored one.
-        tx.prepare_cached(
+        tx.execute(
             "UPDATE items SET
                 link = ?3, title = ?4, summary = COALESCE(?5, summary),
                 content = COALESCE(?6, content),
@@ -387,9 +389,7 @@ fn upsert(
                 image = COALESCE(?13, image), enclosures = COALESCE(?14, enclosures),
                 author_email = COALESCE(?15, author_email), revision = ?16
              WHERE id = ?1 AND owner = ?2",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
+            params![
                 item_id,
                 source.name,
                 link,
@@ -406,8 +406,8 @@ fn upsert(
                 enclosures,
                 a.author_email,
                 revision
-            ])
-        })
+            ],
+        )
         .map_err(query("updating item"))?;
         // Another source's entry: the item is the owner's, but this
         // source's link in its attributions may have changed.
@@ -423,45 +423,33 @@ fn upsert(
     // whether the id is taken already (by this source's own entries too).
     let mut same: Option<i64> = None;
     let mut taken = false;
-    {
-        let mut look = tx
-            .prepare_cached(
-                "SELECT i.id, i.public_id = ?1,
-                        EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = i.id AND s.source = ?3)
-                 FROM items i
-                 WHERE i.public_id = ?1 OR (?2 IS NOT NULL AND i.link = ?2)",
-            )
-            .map_err(query("looking up same article"))?;
-        let rows = look
-            .query_map(params![public_id, link, source.name], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, bool>(1)?,
-                    r.get::<_, bool>(2)?,
-                ))
-            })
-            .map_err(query("looking up same article"))?;
-        for row in rows {
-            let (id, same_id, mine) = row.map_err(query("looking up same article"))?;
+    tx.query_each(
+        "SELECT i.id, i.public_id = ?1,
+                EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = i.id AND s.source = ?3)
+         FROM items i
+         WHERE i.public_id = ?1 OR (i.link = ?2 AND ?2 IS NOT NULL)",
+        params![public_id, link, source.name],
+        |r| {
+            let (id, same_id, mine) = (r.get::<i64>(0)?, r.get::<bool>(1)?, r.get::<bool>(2)?);
             taken |= same_id;
             if !mine && same.is_none_or(|s| id < s) {
                 same = Some(id);
             }
-        }
-    }
+            Ok(true)
+        },
+    )
+    .map_err(query("looking up same article"))?;
     let item_id = if let Some(item_id) = same {
         if outranks_owner(tx, source, site, item_id, a.link.as_ref())? {
             // The story's origin (or a source ranked higher) arrived after
             // another source carried it: its version is the one published.
-            tx.prepare_cached(
+            tx.execute(
                 "UPDATE items SET owner = ?2, link = ?3, title = ?4, summary = ?5, content = ?6,
                     authors = ?7, categories = ?8, credit = COALESCE(?9, credit),
                     image = COALESCE(?10, image), enclosures = COALESCE(?11, enclosures),
                     author_email = COALESCE(?12, author_email)
                  WHERE id = ?1",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
+                params![
                     item_id,
                     source.name,
                     link,
@@ -474,11 +462,11 @@ fn upsert(
                     a.image.as_ref().map(Url::as_str),
                     enclosures,
                     a.author_email
-                ])
-            })
+                ],
+            )
             .map_err(query("handing an item to its origin"))?;
         }
-        tx.prepare_cached(
+        tx.execute(
             "UPDATE items SET
                 summary = COALESCE(summary, ?2), content = COALESCE(content, ?3),
                 authors = CASE WHEN authors = '[]' THEN ?4 ELSE authors END,
@@ -486,9 +474,7 @@ fn upsert(
                 enclosures = COALESCE(enclosures, ?7), author_email = COALESCE(author_email, ?8),
                 revision = ?9
              WHERE id = ?1",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
+            params![
                 item_id,
                 a.summary,
                 a.content,
@@ -498,8 +484,8 @@ fn upsert(
                 enclosures,
                 a.author_email,
                 revision
-            ])
-        })
+            ],
+        )
         .map_err(query("merging item"))?;
         stats.merged += 1;
         item_id
@@ -511,14 +497,13 @@ fn upsert(
         } else {
             public_id
         };
-        tx.prepare_cached(
+        let item_id = tx.query_row(
             "INSERT INTO items (public_id, owner, link, title, summary, content, authors,
                                 categories, credit, published, updated, date_source, first_seen, image,
                                 enclosures, author_email, revision)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+             RETURNING id",
+            params![
                 public_id,
                 source.name,
                 link,
@@ -536,17 +521,18 @@ fn upsert(
                 enclosures,
                 a.author_email,
                 revision
-            ])
-        })
+            ],
+            |r| r.get::<i64>(0),
+        )
         .map_err(query("inserting item"))?;
         stats.new += 1;
-        tx.last_insert_rowid()
+        item_id
     };
-    tx.prepare_cached(
+    tx.execute(
         "INSERT INTO item_sources (source, key, item_id, link, first_seen, last_seen, digest)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+        params![source.name, key, item_id, link, to_ts(now), digest],
     )
-    .and_then(|mut s| s.execute(params![source.name, key, item_id, link, to_ts(now), digest]))
     .map_err(query("attributing item"))?;
     Ok(())
 }
@@ -557,21 +543,19 @@ fn upsert(
 /// that are both or neither the origin, the higher `priority` wins; on a
 /// tie the first source keeps it, so items never flip between runs.
 fn outranks_owner(
-    tx: &Connection,
+    tx: &Db,
     source: &SourceConfig,
     site: Option<&Url>,
     item_id: i64,
     story: Option<&Url>,
 ) -> Result<bool, StoreError> {
     let owner: Option<(String, Option<String>, i64)> = tx
-        .prepare_cached(
+        .query_opt(
             "SELECT s.location, s.site_link, s.priority FROM items i JOIN sources s ON s.name = i.owner
              WHERE i.id = ?1",
+            params![item_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
-        .and_then(|mut st| {
-            st.query_row([item_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()
-        })
         .map_err(query("reading the item's owner"))?;
     let Some((owner_location, owner_site, owner_priority)) = owner else {
         return Ok(false);
@@ -603,25 +587,25 @@ fn outranks_owner(
 /// Stores what each item page gave (a body, or one more failed attempt)
 /// and forgets the pages of items the source no longer has.
 fn record_full_text(
-    tx: &Connection,
+    tx: &Db,
     source: &SourceConfig,
     pages: &[crate::model::FullText],
 ) -> Result<(), StoreError> {
     for page in pages {
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO full_text (source, link, body, attempts, last_error) VALUES (?1, ?2, ?3, 1, ?4)
              ON CONFLICT (source, link) DO UPDATE SET
                 body = COALESCE(excluded.body, full_text.body),
                 attempts = full_text.attempts + 1,
                 last_error = excluded.last_error",
+            params![source.name, page.link, page.body, page.error],
         )
-        .and_then(|mut s| s.execute(params![source.name, page.link, page.body, page.error]))
         .map_err(query("storing a full text"))?;
     }
     tx.execute(
         "DELETE FROM full_text WHERE source = ?1 AND link NOT IN
             (SELECT link FROM item_sources WHERE source = ?1 AND link IS NOT NULL)",
-        [&source.name],
+        params![source.name],
     )
     .map_err(query("forgetting full texts"))?;
     Ok(())
@@ -630,7 +614,7 @@ fn record_full_text(
 /// Drops this source's entries beyond the retention limits, except the ones
 /// it listed in this very fetch; then items no source carries any more.
 fn apply_retention(
-    tx: &Connection,
+    tx: &Db,
     source: &SourceConfig,
     retention: Retention,
     (now, revision): (DateTime<Utc>, i64),
@@ -641,41 +625,47 @@ fn apply_retention(
     // (every first read, most re-reads) the ranking below need not run:
     // it joined every entry with its item (measured: 3.9% of a cold run).
     let unlisted: bool = tx
-        .prepare_cached(
+        .query_row(
             "SELECT EXISTS(SELECT 1 FROM item_sources WHERE source = ?1 AND last_seen < ?2)",
+            params![source.name, to_ts(now)],
+            |r| r.get(0),
         )
-        .and_then(|mut s| s.query_row(params![source.name, to_ts(now)], |r| r.get(0)))
         .map_err(query("applying retention"))?;
     if !unlisted {
         return Ok(());
     }
+    // The row's own number: SQLite's rowid, PostgreSQL's `seq` column.
     let removed: Vec<i64> = tx
-        .prepare_cached(
-            "DELETE FROM item_sources WHERE source = ?1 AND last_seen < ?2 AND rowid IN (
-                SELECT x.rowid FROM item_sources x JOIN items i ON i.id = x.item_id
-                WHERE x.source = ?1
-                  AND (i.published < ?3 OR x.rowid NOT IN (
-                        SELECT y.rowid FROM item_sources y JOIN items j ON j.id = y.item_id
-                        WHERE y.source = ?1 ORDER BY j.published DESC, j.public_id LIMIT ?4)))
-             RETURNING item_id",
+        .query_vec(
+            tx.pick(
+                "DELETE FROM item_sources WHERE source = ?1 AND last_seen < ?2 AND rowid IN (
+                    SELECT x.rowid FROM item_sources x JOIN items i ON i.id = x.item_id
+                    WHERE x.source = ?1
+                      AND (i.published < ?3 OR x.rowid NOT IN (
+                            SELECT y.rowid FROM item_sources y JOIN items j ON j.id = y.item_id
+                            WHERE y.source = ?1 ORDER BY j.published DESC, j.public_id LIMIT ?4)))
+                 RETURNING item_id",
+                "DELETE FROM item_sources WHERE source = ?1 AND last_seen < ?2 AND seq IN (
+                    SELECT x.seq FROM item_sources x JOIN items i ON i.id = x.item_id
+                    WHERE x.source = ?1
+                      AND (i.published < ?3 OR x.seq NOT IN (
+                            SELECT y.seq FROM item_sources y JOIN items j ON j.id = y.item_id
+                            WHERE y.source = ?1 ORDER BY j.published DESC, j.public_id LIMIT ?4)))
+                 RETURNING item_id",
+            ),
+            params![
+                source.name,
+                to_ts(now),
+                oldest,
+                i64::try_from(retention.max_items).unwrap_or(i64::MAX)
+            ],
+            |r| r.get(0),
         )
-        .and_then(|mut s| {
-            s.query_map(
-                params![
-                    source.name,
-                    to_ts(now),
-                    oldest,
-                    i64::try_from(retention.max_items).unwrap_or(i64::MAX)
-                ],
-                |r| r.get(0),
-            )?
-            .collect()
-        })
         .map_err(query("applying retention"))?;
     if !removed.is_empty() {
         tx.execute(
             "DELETE FROM items WHERE NOT EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = items.id)",
-            [],
+            &[],
         )
         .map_err(query("dropping orphaned items"))?;
         // Items other sources still carry lost an attribution.
@@ -689,20 +679,23 @@ fn apply_retention(
 /// The change stamp for one recording: one more than the last, kept in
 /// `meta`, so a stamp is never given twice (rowids of deleted items can
 /// be reused; their stamps cannot).
-fn next_revision(tx: &Connection) -> Result<i64, StoreError> {
-    tx.prepare_cached(
+fn next_revision(tx: &Db) -> Result<i64, StoreError> {
+    tx.query_row(
         "INSERT INTO meta (key, value) VALUES ('item_revision', '1')
-         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1
-         RETURNING CAST(value AS INTEGER)",
+         ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)
+         RETURNING CAST(value AS BIGINT)",
+        &[],
+        |r| r.get(0),
     )
-    .and_then(|mut s| s.query_row([], |r| r.get(0)))
     .map_err(query("stamping the recording"))
 }
 
 /// Stamps an item whose published form may have changed.
-fn mark_revised(tx: &Connection, item_id: i64, revision: i64) -> Result<(), StoreError> {
-    tx.prepare_cached("UPDATE items SET revision = ?2 WHERE id = ?1 AND revision <> ?2")
-        .and_then(|mut s| s.execute(params![item_id, revision]))
-        .map(drop)
-        .map_err(query("stamping an item"))
+fn mark_revised(tx: &Db, item_id: i64, revision: i64) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE items SET revision = ?2 WHERE id = ?1 AND revision <> ?2",
+        params![item_id, revision],
+    )
+    .map(drop)
+    .map_err(query("stamping an item"))
 }

@@ -1,5 +1,6 @@
-//! The SQLite state file: every normalized item with its first-seen time and
-//! the sources that carry it, and per source its HTTP validators and health.
+//! The state, in an SQLite file or a PostgreSQL database: every normalized
+//! item with its first-seen time and the sources that carry it, and per
+//! source its HTTP validators and health.
 //!
 //! One transaction per source result, so a crash never leaves half a source
 //! written. The store does no network I/O and knows nothing of formats.
@@ -9,7 +10,9 @@
 //! matches an item another source already brought is the same article: it is
 //! attached to that item as a second attribution, not stored twice.
 //!
-//! Here: opening (fast fill, WAL), batches and the shared types. Beside it:
+//! Here: opening (fast fill, WAL; or connecting), batches and the shared
+//! types. Beside it: `db` (the one connection both backends are used
+//! through, and what only one of them has),
 //! `schema` (tables, added columns, indexes), `items` (recording entries,
 //! merging, retention, reading items back), `sources` (validators, due
 //! times, health, hosts' Retry-After) and `published` (what the outputs
@@ -21,10 +24,14 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::Connection;
 use url::Url;
 
+use db::Db;
+pub use db::DbError;
+
 use crate::config::Location;
 use crate::error::{StoreError, query};
 use crate::model::{Article, SourceMeta, Validators};
 
+mod db;
 mod items;
 mod published;
 mod schema;
@@ -154,9 +161,9 @@ impl StoredItem {
     }
 }
 
-/// The SQLite state.
+/// The state: an SQLite file, or a PostgreSQL database.
 pub struct Store {
-    conn: Connection,
+    db: Db,
     /// While a new state file is filled without a journal: the marker
     /// file that says so (see [`Store::open_locked`]).
     filling: Option<Filling>,
@@ -170,6 +177,25 @@ struct Filling {
     /// (see [`crate::writeback`]): the sync that ends the fill then finds
     /// little left to write.
     file: std::fs::File,
+}
+
+/// The advisory lock that makes creating the tables one process's work.
+const SCHEMA_LOCK: i64 = 0x6665_6564_6c6f_6f6d; // "feedloom"
+
+/// The advisory lock a run or daemon holds on a PostgreSQL database.
+const RUN_LOCK: i64 = SCHEMA_LOCK + 1;
+
+/// A database URL without its password, for messages.
+#[must_use]
+pub fn redacted(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("…"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(an unreadable URL)".into(),
+    }
 }
 
 /// The marker beside a state file being filled without a journal.
@@ -226,6 +252,72 @@ impl Store {
         Self::open_journaled(path, true)
     }
 
+    /// Connects to the PostgreSQL database at `url` (`postgres://…`),
+    /// creating the tables it lacks. Several processes may share it.
+    ///
+    /// # Errors
+    /// When the server cannot be reached, refuses the login, or the
+    /// tables cannot be made.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let fail = |source| StoreError::Connect {
+            url: redacted(url),
+            source,
+        };
+        let db = Db::postgres(url).map_err(fail)?;
+        // Two processes creating the tables at once would collide: the
+        // first takes this lock, the second waits and finds them made.
+        db.batch(&format!(
+            "SELECT pg_advisory_lock({SCHEMA_LOCK}); {} SELECT pg_advisory_unlock({SCHEMA_LOCK});",
+            schema::POSTGRES
+        ))
+        .map_err(fail)?;
+        Ok(Self { db, filling: None })
+    }
+
+    /// The state `settings` name, for reading: the PostgreSQL database
+    /// when `database_url` is set, else the state file.
+    ///
+    /// # Errors
+    /// As [`Store::connect`] or [`Store::open`].
+    pub fn for_settings(settings: &crate::config::Settings) -> Result<Self, StoreError> {
+        match &settings.database_url {
+            Some(url) => Self::connect(url),
+            None => Self::open(&settings.state_file),
+        }
+    }
+
+    /// The state `settings` name, for a run or the daemon: the state file
+    /// opened as [`Store::open_locked`] (the caller holds the file lock),
+    /// or the PostgreSQL database with its run lock held for as long as
+    /// this store is open: one process writes a database at a time (the
+    /// lock ends with the connection, so a killed process frees it).
+    ///
+    /// # Errors
+    /// As [`Store::connect`] or [`Store::open_locked`]; [`StoreError::Busy`]
+    /// when another process holds the database's run lock.
+    pub fn for_run(
+        settings: &crate::config::Settings,
+        fast_fill: bool,
+    ) -> Result<Self, StoreError> {
+        let Some(url) = &settings.database_url else {
+            return Self::open_locked(&settings.state_file, fast_fill);
+        };
+        let store = Self::connect(url)?;
+        let held: bool = store
+            .db
+            .query_row(
+                &format!("SELECT pg_try_advisory_lock({RUN_LOCK})"),
+                &[],
+                |r| r.get(0),
+            )
+            .map_err(query("taking the run lock"))?;
+        if held {
+            Ok(store)
+        } else {
+            Err(StoreError::Busy { url: redacted(url) })
+        }
+    }
+
     /// Opens the state for a run or daemon that holds the run lock.
     ///
     /// A run that stopped while filling a new state file without a
@@ -275,8 +367,8 @@ impl Store {
         // filling touched a random page per item. Once it outgrew the page
         // cache (N = 10,000) every item cost a page written and read back.
         store
-            .conn
-            .execute_batch("DROP INDEX IF EXISTS items_by_date;")
+            .db
+            .batch("DROP INDEX IF EXISTS items_by_date;")
             .map_err(|source| StoreError::Open {
                 path: path.to_owned(),
                 source,
@@ -299,19 +391,19 @@ impl Store {
         let Some(Filling { marker, file }) = self.filling.take() else {
             return Ok(());
         };
-        let fail = |source| StoreError::Open {
+        let fail = |source: rusqlite::Error| StoreError::Open {
             path: path.to_owned(),
-            source,
+            source: source.into(),
         };
         self.end_batch()?;
-        // The index a fill left out (see `open_locked`), sorted in one go.
-        self.conn.execute_batch(schema::OUTPUTS).map_err(fail)?;
-        self.conn
-            .pragma_update(None, "synchronous", "NORMAL")
-            .map_err(fail)?;
-        self.conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(fail)?;
+        if let Some(conn) = self.db.as_sqlite() {
+            // The index a fill left out (see `open_locked`), sorted in one go.
+            conn.execute_batch(schema::OUTPUTS).map_err(fail)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(fail)?;
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(fail)?;
+        }
         let synced = file.sync_all();
         synced
             .and_then(|()| std::fs::remove_file(&marker))
@@ -328,9 +420,9 @@ impl Store {
                 source,
             })?;
         }
-        let open = |source| StoreError::Open {
+        let open = |source: rusqlite::Error| StoreError::Open {
             path: path.to_owned(),
-            source,
+            source: source.into(),
         };
         let conn = Connection::open(path).map_err(open)?;
         // 16 KB pages for a new state file (an existing one keeps its own):
@@ -363,7 +455,7 @@ impl Store {
             .map_err(open)?;
         schema::create(&conn).map_err(open)?;
         Ok(Self {
-            conn,
+            db: Db::sqlite(conn),
             filling: None,
         })
     }
@@ -379,9 +471,9 @@ impl Store {
         if !from.exists() {
             return Ok(false);
         }
-        let open = |source| StoreError::Open {
+        let open = |source: rusqlite::Error| StoreError::Open {
             path: from.to_owned(),
-            source,
+            source: source.into(),
         };
         let conn = Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(open)?;
@@ -399,20 +491,23 @@ impl Store {
     fn atomically<T>(
         &self,
         what: &'static str,
-        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        work: impl FnOnce(&Db) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        if !self.conn.is_autocommit() {
-            return work(&self.conn);
+        if self.db.in_transaction() {
+            return work(&self.db);
         }
-        // Unchecked only in that it takes `&self`: no transaction is open
-        // (just checked), so none can be nested.
-        let tx = self
-            .conn
-            .unchecked_transaction()
-            .map_err(query("starting transaction"))?;
-        let value = work(&tx)?;
-        tx.commit().map_err(query(what))?;
-        Ok(value)
+        self.db.begin().map_err(query("starting transaction"))?;
+        match work(&self.db) {
+            Ok(value) => {
+                self.db.commit().map_err(query(what))?;
+                Ok(value)
+            }
+            Err(e) => {
+                // The failure is what the caller needs to hear of.
+                let _ = self.db.rollback();
+                Err(e)
+            }
+        }
     }
 
     /// Opens a batch: the source results recorded until [`Store::end_batch`]
@@ -423,9 +518,7 @@ impl Store {
     /// # Errors
     /// On a failed query.
     pub fn begin_batch(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch("BEGIN")
-            .map_err(query("starting a batch"))
+        self.db.begin().map_err(query("starting a batch"))
     }
 
     /// Commits the open batch.
@@ -433,17 +526,48 @@ impl Store {
     /// # Errors
     /// On a failed query.
     pub fn end_batch(&mut self) -> Result<(), StoreError> {
-        if self.conn.is_autocommit() {
+        if !self.db.in_transaction() {
             return Ok(());
         }
-        self.conn
-            .execute_batch("COMMIT")
-            .map_err(query("committing a batch"))?;
+        self.db.commit().map_err(query("committing a batch"))?;
         if let Some(filling) = &self.filling {
             crate::writeback::start(&filling.file);
         }
         Ok(())
     }
+}
+
+/// Stores for tests: SQLite always, and PostgreSQL when
+/// `FEEDLOOM_TEST_DATABASE_URL` names a server (each store in a schema of
+/// its own, so tests do not see each other's rows). With
+/// `FEEDLOOM_POSTGRES_TESTS=required` (as `.ci/run` sets), a missing URL
+/// fails the test instead of leaving PostgreSQL out.
+#[cfg(test)]
+pub(crate) fn test_stores(dir: &Path) -> Vec<(&'static str, Store)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SCHEMAS: AtomicUsize = AtomicUsize::new(0);
+    let mut stores = vec![("sqlite", Store::open(&dir.join("s.db")).unwrap())];
+    match std::env::var("FEEDLOOM_TEST_DATABASE_URL") {
+        Ok(url) => {
+            let schema = format!(
+                "test_{}_{}_{}",
+                std::process::id(),
+                SCHEMAS.fetch_add(1, Ordering::Relaxed),
+                Utc::now().timestamp_micros()
+            );
+            Db::postgres(&url)
+                .and_then(|db| db.batch(&format!("CREATE SCHEMA {schema}")))
+                .unwrap();
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let url = format!("{url}{sep}options=-csearch_path%3D{schema}");
+            stores.push(("postgres", Store::connect(&url).unwrap()));
+        }
+        Err(_) => assert!(
+            std::env::var("FEEDLOOM_POSTGRES_TESTS").as_deref() != Ok("required"),
+            "FEEDLOOM_POSTGRES_TESTS=required, but FEEDLOOM_TEST_DATABASE_URL is not set"
+        ),
+    }
+    stores
 }
 
 #[cfg(test)]
@@ -539,141 +663,158 @@ mod tests {
     }
 
     #[test]
+    fn database_urls_lose_their_password_in_messages() {
+        assert_eq!(
+            redacted("postgres://loom:s3cret@db.example:5432/feeds"),
+            "postgres://loom:%E2%80%A6@db.example:5432/feeds"
+        );
+        assert_eq!(
+            redacted("postgres://loom@db.example/feeds"),
+            "postgres://loom@db.example/feeds"
+        );
+    }
+
+    #[test]
     fn first_seen_dates_never_change() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let s = source("a");
-        let undated = article("Undated", "https://a.example/1", None);
-        record(&mut store, &s, std::slice::from_ref(&undated), 1_000_000);
-        record(&mut store, &s, &[undated], 2_000_000);
-        let items = all(&store, &["a"]);
-        assert_eq!(items.len(), 1);
-        assert_eq!(items[0].published(), from_ts(1_000_000));
-        assert_eq!(items[0].article.date_source, DateSource::FirstSeen);
+        for (_backend, mut store) in test_stores(dir.path()) {
+            let s = source("a");
+            let undated = article("Undated", "https://a.example/1", None);
+            record(&mut store, &s, std::slice::from_ref(&undated), 1_000_000);
+            record(&mut store, &s, &[undated], 2_000_000);
+            let items = all(&store, &["a"]);
+            assert_eq!(items.len(), 1);
+            assert_eq!(items[0].published(), from_ts(1_000_000));
+            assert_eq!(items[0].article.date_source, DateSource::FirstSeen);
+        }
     }
 
     #[test]
     fn a_key_repeated_in_a_first_batch_is_one_entry() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let s = source("a");
-        let first = article("First version", "https://a.example/1", Some(100));
-        let again = article("Second version", "https://a.example/1", Some(100));
-        let stats = record(&mut store, &s, &[first, again], 1000);
-        assert_eq!(stats.new, 1);
-        let items = all(&store, &["a"]);
-        assert_eq!(items.len(), 1);
-        assert_eq!(
-            items[0].article.title, "Second version",
-            "the later one wins"
-        );
+        for (_backend, mut store) in test_stores(dir.path()) {
+            let s = source("a");
+            let first = article("First version", "https://a.example/1", Some(100));
+            let again = article("Second version", "https://a.example/1", Some(100));
+            let stats = record(&mut store, &s, &[first, again], 1000);
+            assert_eq!(stats.new, 1);
+            let items = all(&store, &["a"]);
+            assert_eq!(items.len(), 1);
+            assert_eq!(
+                items[0].article.title, "Second version",
+                "the later one wins"
+            );
+        }
     }
 
     #[test]
     fn same_link_from_two_sources_is_one_item_with_both() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let (a, b) = (source("a"), source("b"));
-        let first = record(
-            &mut store,
-            &a,
-            &[article("Shared", "https://news.example/x", Some(100))],
-            1000,
-        );
-        let second = record(
-            &mut store,
-            &b,
-            &[article(
-                "Shared (copy)",
-                "https://news.example/x",
-                Some(200),
-            )],
-            1000,
-        );
-        assert_eq!(first.new, 1);
-        assert_eq!(second, RecordStats { new: 0, merged: 1 });
-        let items = all(&store, &["a", "b"]);
-        assert_eq!(items.len(), 1);
-        let names: Vec<_> = items[0].sources.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["a", "b"]);
-        assert_eq!(
-            items[0].article.title, "Shared",
-            "the first source owns the fields"
-        );
-        // An output of only `b` still shows it, attributed to `b` alone.
-        let only_b = all(&store, &["b"]);
-        assert_eq!(only_b.len(), 1);
-        assert_eq!(only_b[0].sources.len(), 1);
+        for (_backend, mut store) in test_stores(dir.path()) {
+            let (a, b) = (source("a"), source("b"));
+            let first = record(
+                &mut store,
+                &a,
+                &[article("Shared", "https://news.example/x", Some(100))],
+                1000,
+            );
+            let second = record(
+                &mut store,
+                &b,
+                &[article(
+                    "Shared (copy)",
+                    "https://news.example/x",
+                    Some(200),
+                )],
+                1000,
+            );
+            assert_eq!(first.new, 1);
+            assert_eq!(second, RecordStats { new: 0, merged: 1 });
+            let items = all(&store, &["a", "b"]);
+            assert_eq!(items.len(), 1);
+            let names: Vec<_> = items[0].sources.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(names, ["a", "b"]);
+            assert_eq!(
+                items[0].article.title, "Shared",
+                "the first source owns the fields"
+            );
+            // An output of only `b` still shows it, attributed to `b` alone.
+            let only_b = all(&store, &["b"]);
+            assert_eq!(only_b.len(), 1);
+            assert_eq!(only_b[0].sources.len(), 1);
+        }
     }
 
     #[test]
     fn retention_keeps_listed_items_and_drops_rotated_old_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let s = source("a");
-        let tight = Retention {
-            max_age: Duration::from_hours(87600),
-            max_items: 2,
-        };
-        let three: Vec<Article> = (0..3)
-            .map(|i| {
-                article(
-                    &format!("n{i}"),
-                    &format!("https://a.example/{i}"),
-                    Some(100 + i),
-                )
-            })
-            .collect();
-        store
-            .record_articles(&s, &batch(&three), tight, when(1000))
-            .unwrap();
-        assert_eq!(
-            all(&store, &["a"]).len(),
-            3,
-            "items the source still lists are kept"
-        );
-        let newer = article("n9", "https://a.example/9", Some(900));
-        store
-            .record_articles(&s, &batch(&[newer]), tight, when(2000))
-            .unwrap();
-        let titles: Vec<_> = all(&store, &["a"])
-            .into_iter()
-            .map(|i| i.article.title)
-            .collect();
-        assert_eq!(titles, ["n9", "n2"]);
+        for (_backend, mut store) in test_stores(dir.path()) {
+            let s = source("a");
+            let tight = Retention {
+                max_age: Duration::from_hours(87600),
+                max_items: 2,
+            };
+            let three: Vec<Article> = (0..3)
+                .map(|i| {
+                    article(
+                        &format!("n{i}"),
+                        &format!("https://a.example/{i}"),
+                        Some(100 + i),
+                    )
+                })
+                .collect();
+            store
+                .record_articles(&s, &batch(&three), tight, when(1000))
+                .unwrap();
+            assert_eq!(
+                all(&store, &["a"]).len(),
+                3,
+                "items the source still lists are kept"
+            );
+            let newer = article("n9", "https://a.example/9", Some(900));
+            store
+                .record_articles(&s, &batch(&[newer]), tight, when(2000))
+                .unwrap();
+            let titles: Vec<_> = all(&store, &["a"])
+                .into_iter()
+                .map(|i| i.article.title)
+                .collect();
+            assert_eq!(titles, ["n9", "n2"]);
+        }
     }
 
     #[test]
     fn failures_keep_items_and_count_up() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let s = source("a");
-        record(
-            &mut store,
-            &s,
-            &[article("Kept", "https://a.example/k", Some(5))],
-            1000,
-        );
-        store.record_failure(&s, "boom", when(2000)).unwrap();
-        store.record_failure(&s, "boom", when(3000)).unwrap();
-        assert_eq!(all(&store, &["a"]).len(), 1);
-        let n: i64 = store
-            .conn
-            .query_row(
-                "SELECT consecutive_failures FROM sources WHERE name='a'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(n, 2);
-        let state = store.source_state(&s).unwrap();
-        assert_eq!(state.next_due, Some(from_ts(3000 + 600)));
+        for (_backend, mut store) in test_stores(dir.path()) {
+            let s = source("a");
+            record(
+                &mut store,
+                &s,
+                &[article("Kept", "https://a.example/k", Some(5))],
+                1000,
+            );
+            store.record_failure(&s, "boom", when(2000)).unwrap();
+            store.record_failure(&s, "boom", when(3000)).unwrap();
+            assert_eq!(all(&store, &["a"]).len(), 1);
+            let n: i64 = store
+                .db
+                .query_row(
+                    "SELECT consecutive_failures FROM sources WHERE name='a'",
+                    &[],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(n, 2);
+            let state = store.source_state(&s).unwrap();
+            assert_eq!(state.next_due, Some(from_ts(3000 + 600)));
+        }
     }
 
     fn journal_mode(store: &Store) -> String {
         store
-            .conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .db
+            .query_row("PRAGMA journal_mode", &[], |r| r.get(0))
             .unwrap()
     }
 
@@ -693,10 +834,10 @@ mod tests {
         );
         let has_date_index = |store: &Store| -> bool {
             store
-                .conn
+                .db
                 .query_row(
                     "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE name = 'items_by_date')",
-                    [],
+                    &[],
                     |r| r.get(0),
                 )
                 .unwrap()

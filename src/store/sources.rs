@@ -3,9 +3,9 @@
 //! Retry-After holds.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 use url::Url;
 
+use super::db::{Db, params};
 use super::{SourceState, SourceStatus, Store, When, from_ms, from_ts, location_key, to_ts};
 use crate::config::SourceConfig;
 use crate::error::{StoreError, query};
@@ -20,28 +20,26 @@ impl Store {
     pub fn source_state(&self, source: &SourceConfig) -> Result<SourceState, StoreError> {
         // Cached: `run` asks this of every configured source (100,000
         // parses of the same statement were a third of a run with none due).
-        let mut statement = self
-            .conn
-            .prepare_cached(
+        let row = self
+            .db
+            .query_opt(
                 "SELECT location, etag, last_modified, next_due_ms, consecutive_failures, moved_to, disabled,
                         last_attempt
                  FROM sources WHERE name = ?1",
+                params![source.name],
+                |r| {
+                    Ok((
+                        r.get::<String>(0)?,
+                        r.get::<Option<String>>(1)?,
+                        r.get::<Option<String>>(2)?,
+                        r.get::<Option<i64>>(3)?,
+                        r.get::<i64>(4)?,
+                        r.get::<Option<String>>(5)?,
+                        r.get::<Option<String>>(6)?,
+                        r.get::<Option<i64>>(7)?,
+                    ))
+                },
             )
-            .map_err(query("reading source state"))?;
-        let row = statement
-            .query_row([&source.name], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, Option<i64>>(7)?,
-                ))
-            })
-            .optional()
             .map_err(query("reading source state"))?;
         Ok(match row {
             Some((
@@ -78,7 +76,7 @@ impl Store {
     }
 
     pub(super) fn touch_source(
-        tx: &Connection,
+        tx: &Db,
         source: &SourceConfig,
         when: When,
     ) -> Result<(), StoreError> {
@@ -143,7 +141,7 @@ impl Store {
     }
 
     pub(super) fn mark_healthy(
-        tx: &Connection,
+        tx: &Db,
         source: &SourceConfig,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -162,7 +160,7 @@ impl Store {
     /// # Errors
     /// On a failed query.
     pub fn record_moved(&mut self, source: &SourceConfig, to: &Url) -> Result<(), StoreError> {
-        self.conn
+        self.db
             .execute(
                 "UPDATE sources SET moved_to = ?2 WHERE name = ?1",
                 params![source.name, to.as_str()],
@@ -176,7 +174,7 @@ impl Store {
     /// # Errors
     /// On a failed query.
     pub fn disable(&mut self, source: &SourceConfig, reason: &str) -> Result<(), StoreError> {
-        self.conn
+        self.db
             .execute(
                 "UPDATE sources SET disabled = ?2 WHERE name = ?1",
                 params![source.name, reason],
@@ -190,12 +188,14 @@ impl Store {
     /// # Errors
     /// On a failed query.
     pub fn block_host(&mut self, host: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO hosts (host, not_before) VALUES (?1, ?2)
-                 ON CONFLICT(host) DO UPDATE SET not_before = MAX(not_before, excluded.not_before)",
-                params![host, to_ts(until)],
-            )
+        let sql = self.db.pick(
+            "INSERT INTO hosts (host, not_before) VALUES (?1, ?2)
+             ON CONFLICT(host) DO UPDATE SET not_before = MAX(not_before, excluded.not_before)",
+            "INSERT INTO hosts (host, not_before) VALUES (?1, ?2)
+             ON CONFLICT(host) DO UPDATE SET not_before = GREATEST(hosts.not_before, excluded.not_before)",
+        );
+        self.db
+            .execute(sql, params![host, to_ts(until)])
             .map(drop)
             .map_err(query("recording Retry-After"))
     }
@@ -205,9 +205,12 @@ impl Store {
     /// # Errors
     /// On a failed query.
     pub fn host_not_before(&self, host: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.conn
-            .prepare_cached("SELECT not_before FROM hosts WHERE host = ?1")
-            .and_then(|mut s| s.query_row([host], |r| r.get::<_, i64>(0)).optional())
+        self.db
+            .query_opt(
+                "SELECT not_before FROM hosts WHERE host = ?1",
+                params![host],
+                |r| r.get::<i64>(0),
+            )
             .map(|t| t.map(from_ts))
             .map_err(query("reading Retry-After"))
     }
@@ -221,12 +224,13 @@ impl Store {
     pub fn host_holds(
         &self,
     ) -> Result<std::collections::HashMap<String, DateTime<Utc>>, StoreError> {
-        self.conn
-            .prepare_cached("SELECT host, not_before FROM hosts")
-            .and_then(|mut s| {
-                s.query_map([], |r| Ok((r.get::<_, String>(0)?, from_ts(r.get(1)?))))?
-                    .collect()
+        let mut holds = std::collections::HashMap::new();
+        self.db
+            .query_each("SELECT host, not_before FROM hosts", &[], |r| {
+                holds.insert(r.get::<String>(0)?, from_ts(r.get(1)?));
+                Ok(true)
             })
+            .map(|()| holds)
             .map_err(query("reading Retry-After"))
     }
 
@@ -235,33 +239,31 @@ impl Store {
     /// # Errors
     /// On a failed query.
     pub fn statuses(&self) -> Result<Vec<SourceStatus>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
+        self.db
+            .query_vec(
                 "SELECT s.name, s.location, s.last_attempt, s.last_success, s.last_error,
                         s.consecutive_failures, s.next_due_ms, s.moved_to, s.disabled,
                         (SELECT COUNT(*) FROM item_sources x WHERE x.source = s.name),
                         s.fetching_since_ms
                  FROM sources s ORDER BY s.name",
+                &[],
+                |r| {
+                    Ok(SourceStatus {
+                        name: r.get(0)?,
+                        location: r.get(1)?,
+                        last_attempt: r.get::<Option<i64>>(2)?.map(from_ts),
+                        last_success: r.get::<Option<i64>>(3)?.map(from_ts),
+                        last_error: r.get(4)?,
+                        failures: u32::try_from(r.get::<i64>(5)?).unwrap_or(u32::MAX),
+                        next_due: r.get::<Option<i64>>(6)?.map(from_ms),
+                        moved_to: r.get(7)?,
+                        disabled: r.get(8)?,
+                        items: usize::try_from(r.get::<i64>(9)?).unwrap_or(0),
+                        fetching_since: r.get::<Option<i64>>(10)?.map(from_ms),
+                    })
+                },
             )
-            .map_err(query("reading statuses"))?;
-        stmt.query_map([], |r| {
-            Ok(SourceStatus {
-                name: r.get(0)?,
-                location: r.get(1)?,
-                last_attempt: r.get::<_, Option<i64>>(2)?.map(from_ts),
-                last_success: r.get::<_, Option<i64>>(3)?.map(from_ts),
-                last_error: r.get(4)?,
-                failures: u32::try_from(r.get::<_, i64>(5)?).unwrap_or(u32::MAX),
-                next_due: r.get::<_, Option<i64>>(6)?.map(from_ms),
-                moved_to: r.get(7)?,
-                disabled: r.get(8)?,
-                items: usize::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
-                fetching_since: r.get::<_, Option<i64>>(10)?.map(from_ms),
-            })
-        })
-        .and_then(Iterator::collect)
-        .map_err(query("reading statuses"))
+            .map_err(query("reading statuses"))
     }
 
     /// Marks a source as being fetched since `since` (`None`: not any
@@ -275,7 +277,7 @@ impl Store {
         source: &str,
         since: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
-        self.conn
+        self.db
             .execute(
                 "UPDATE sources SET fetching_since_ms = ?2 WHERE name = ?1",
                 params![source, since.map(|d| d.timestamp_millis())],
@@ -289,8 +291,8 @@ impl Store {
     /// # Errors
     /// On a failed query.
     pub fn clear_fetching(&self) -> Result<(), StoreError> {
-        self.conn
-            .execute("UPDATE sources SET fetching_since_ms = NULL", [])
+        self.db
+            .execute("UPDATE sources SET fetching_since_ms = NULL", &[])
             .map(drop)
             .map_err(query("clearing fetch marks"))
     }

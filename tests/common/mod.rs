@@ -310,3 +310,37 @@ pub async fn other_host() -> MockServer {
     let listener = std::net::TcpListener::bind("127.0.0.2:0").expect("bind 127.0.0.2");
     MockServer::builder().listener(listener).start().await
 }
+
+/// A PostgreSQL database URL for one test: the server named by
+/// `FEEDLOOM_TEST_DATABASE_URL`, in a schema of this test's own (so tests
+/// never see each other's rows). `None`, with a message, when no server is
+/// named; with `FEEDLOOM_POSTGRES_TESTS=required` (as `.ci/run` sets) that
+/// fails the test instead.
+#[allow(dead_code)] // Not every test file that includes this uses it.
+pub async fn postgres_url(test: &str) -> Option<String> {
+    let Ok(url) = std::env::var("FEEDLOOM_TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var("FEEDLOOM_POSTGRES_TESTS").as_deref() != Ok("required"),
+            "FEEDLOOM_POSTGRES_TESTS=required, but FEEDLOOM_TEST_DATABASE_URL is not set"
+        );
+        eprintln!("skipping PostgreSQL: FEEDLOOM_TEST_DATABASE_URL is not set");
+        return None;
+    };
+    let schema = format!(
+        "{test}_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to FEEDLOOM_TEST_DATABASE_URL");
+    let driver = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    drop(client);
+    let _ = driver.await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{sep}options=-csearch_path%3D{schema}"))
+}
