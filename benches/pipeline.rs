@@ -20,6 +20,13 @@
 //! one small feed each and reports what a large feeds.toml costs: reading
 //! it (`check`), the first run (every source fetched), a run with none due,
 //! and a daemon's start and its idle CPU with none due, with peak memory.
+//!
+//! `--workers 1,2,3` (with `--n`, default 1,000 feeds) keeps the state in
+//! PostgreSQL (the server `FEEDLOOM_TEST_DATABASE_URL` names, or one
+//! `scripts/postgres-test-server` starts) and times 1, 2 and 3 daemons
+//! sharing it as workers until every source has been fetched and recorded
+//! once: sources/s, items/s and the workers' CPU, beside one daemon on an
+//! SQLite state.
 
 // A benchmark turns counts into rates and ratios; the precision a u64 loses
 // in f64 is far below what it reports.
@@ -992,6 +999,159 @@ fn bench_sources(count: usize, base: &Path) {
     );
 }
 
+/// A PostgreSQL server for `--workers`: the one the environment names, or
+/// one the test script starts.
+fn postgres_url() -> String {
+    if let Ok(url) = std::env::var("FEEDLOOM_TEST_DATABASE_URL") {
+        return url;
+    }
+    let out = Command::new("scripts/postgres-test-server")
+        .arg("start")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("scripts/postgres-test-server");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .trim_start_matches("export FEEDLOOM_TEST_DATABASE_URL=")
+        .to_owned()
+}
+
+/// Runs `sql` on the server at `url`, returning the first column of the
+/// first row as text (`psql`, which comes with the server).
+fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([url, "-Atqc", sql])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `workers` daemons sharing a fresh schema until every one of `count`
+/// sources is recorded: wall seconds and the daemons' CPU seconds.
+fn run_workers(dir: &Path, url: Option<&str>, workers: usize, count: usize) -> (f64, f64) {
+    let text = std::fs::read_to_string(dir.join("feeds.toml")).unwrap();
+    let started = Instant::now();
+    let mut children = Vec::new();
+    for w in 0..workers {
+        let here = dir.join(format!("worker{w}"));
+        std::fs::create_dir_all(&here).unwrap();
+        let cfg = match url {
+            Some(url) => text.replacen(
+                "[settings]\n",
+                &format!("[settings]\ndatabase_url = \"{url}\"\n"),
+                1,
+            ),
+            None => text.clone(),
+        };
+        std::fs::write(here.join("feeds.toml"), cfg).unwrap();
+        children.push(
+            Command::new(env!("CARGO_BIN_EXE_feedloom"))
+                .args(["daemon", "--quiet", "--config"])
+                .arg(here.join("feeds.toml"))
+                .current_dir(&here)
+                .spawn()
+                .expect("daemon"),
+        );
+    }
+    // Done when every source has a success recorded.
+    let done = |dir: &Path| -> bool {
+        match url {
+            Some(url) => {
+                psql(
+                    url,
+                    "SELECT COUNT(*) FROM sources WHERE last_success IS NOT NULL",
+                )
+                .parse::<usize>()
+                .unwrap_or(0)
+                    >= count
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_feedloom"))
+                .args(["status", "--json", "--config"])
+                .arg(dir.join("worker0/feeds.toml"))
+                .output()
+                .ok()
+                .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+                .and_then(|v| v["sources"].as_array().cloned())
+                .is_some_and(|rows| {
+                    rows.iter().filter(|r| !r["last_success"].is_null()).count() >= count
+                }),
+        }
+    };
+    while !done(dir) {
+        assert!(
+            started.elapsed().as_secs() < 600,
+            "the workers did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu: f64 = children
+        .iter()
+        .map(|c| proc_usage(c.id()).map_or(0.0, |(cpu, _)| cpu))
+        .sum();
+    for child in &mut children {
+        // SAFETY: signals our own child, which is still running.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+        let _ = child.wait();
+    }
+    (wall, cpu)
+}
+
+fn bench_workers(counts: &[usize], n: usize, base: &Path) {
+    eprintln!("generating N = {n} ...");
+    let corpus = generate(n, 42);
+    let shared: Shared = Arc::new(RwLock::new(Served {
+        files: std::collections::HashMap::default(),
+    }));
+    publish_corpus(&shared, &corpus);
+    let port = start_server(shared);
+    let url = postgres_url();
+    let dir = base.join(format!("workers{n}"));
+    println!(
+        "\nworkers: {n} feeds ({} items) fetched and recorded once, newest 500 published\n",
+        corpus.items
+    );
+    println!(
+        "| state | workers | wall s | CPU s | sources/s | items/s |\n|---|---|---|---|---|---|"
+    );
+    let row = |state: &str, workers: usize, (wall, cpu): (f64, f64)| {
+        println!(
+            "| {state} | {workers} | {wall:.2} | {cpu:.2} | {:.0} | {:.0} |",
+            n as f64 / wall,
+            corpus.items as f64 / wall
+        );
+    };
+    write_config(&dir, port, &corpus, 500);
+    row("SQLite", 1, run_workers(&dir, None, 1, n));
+    for &workers in counts {
+        let schema = format!("bench_{}_{workers}", std::process::id());
+        psql(
+            &url,
+            &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"),
+        );
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let scoped = format!("{url}{sep}options=-csearch_path%3D{schema}");
+        write_config(&dir, port, &corpus, 500);
+        // `psql` takes the schema from the same option.
+        row(
+            "PostgreSQL",
+            workers,
+            run_workers(&dir, Some(&scoped), workers, n),
+        );
+        psql(&url, &format!("DROP SCHEMA {schema} CASCADE"));
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let value = |flag: &str| {
@@ -1020,6 +1180,15 @@ fn main() {
     let mut rows = Vec::new();
     let mut ratios = Vec::new();
     let mut peers = Vec::new();
+    if let Some(list) = value("--workers") {
+        let counts: Vec<usize> = list
+            .split(',')
+            .filter_map(|x| x.trim().parse().ok())
+            .collect();
+        let n = value("--n").and_then(|v| v.parse().ok()).unwrap_or(1000);
+        bench_workers(&counts, n, &base);
+        return;
+    }
     if let Some(count) = sources {
         bench_sources(count, &base);
         if ns.is_empty() {

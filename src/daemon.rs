@@ -5,6 +5,11 @@
 //! the results arriving meanwhile share that one publish. A slow or hanging
 //! fetch holds only its own source (and its host's politeness slot), never
 //! the schedule; waking up costs what is due, not what is configured.
+//!
+//! With a PostgreSQL state, several daemons (on one machine or many) share
+//! the sources as workers: each claims a source with a lease before
+//! fetching it, renews its leases while it fetches, and records a result
+//! only while its lease holds (see `store::cluster`).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -22,7 +27,7 @@ use crate::model::Fetched;
 use crate::run::{
     Fetcher, Outcome, Progress, STOP_GRACE, Signals, effective, publish_if_needed, record,
 };
-use crate::store::{SourceState, Store};
+use crate::store::{Claim, LEASE, SourceState, Store};
 
 /// The longest the daemon sleeps between looks at the queue (a safety net:
 /// every due time it knows of wakes it exactly).
@@ -110,24 +115,65 @@ enum Launch {
     Gone,
 }
 
-/// Starts fetching `name` on the pool, if it is still due; its result
+/// This daemon's name among the workers sharing a database: the
+/// machine's name, the process and the time it started.
+fn worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".into());
+    format!(
+        "{host}/{}/{}",
+        std::process::id(),
+        Utc::now().timestamp_millis()
+    )
+}
+
+/// Starts fetching `name` on the pool, if it is still due and (sharing the
+/// state with other workers) this worker's claim on it holds; its result
 /// comes back on `done` tagged with `id`.
 fn launch(
     shared: &Fetcher,
-    store: &Store,
-    name: &str,
+    (store, full_hosts): (&Store, &mut HashMap<String, DateTime<Utc>>),
+    (name, worker): (&str, &str),
     id: usize,
     done: &tokio::sync::mpsc::UnboundedSender<Done>,
 ) -> Result<Launch, RunError> {
     let Some(src) = shared.source(name) else {
         return Ok(Launch::Gone);
     };
+    // A host the workers already fetch `per_host` sources from is not
+    // asked again (one claim each) for every other source it has.
+    if let Some(until) = host(src).and_then(|h| full_hosts.get(h))
+        && *until > Utc::now()
+    {
+        return Ok(Launch::Later(*until));
+    }
     let state = store.source_state(src)?;
     let Some(due) = due_with_hold(src, &state, store)? else {
         return Ok(Launch::Gone);
     };
     if due > Utc::now() {
         return Ok(Launch::Later(due));
+    }
+    match store.claim(
+        src,
+        worker,
+        Utc::now(),
+        shared.settings.per_host,
+        state.stored_due_ms,
+    )? {
+        Claim::Taken => {}
+        Claim::Busy(until) => return Ok(Launch::Later(until)),
+        Claim::HostFull(until) => {
+            if let Some(h) = host(src) {
+                full_hosts.insert(h.to_owned(), until);
+            }
+            return Ok(Launch::Later(until));
+        }
+        // Fetched by another worker since it was read: read it again.
+        Claim::Changed => return Ok(Launch::Later(Utc::now())),
     }
     let precise = Utc::now();
     let now = precise.trunc_subsecs(0);
@@ -152,18 +198,24 @@ fn launch(
 }
 
 /// Records one finished fetch; `true` when it changed what is published.
+/// A worker whose lease lapsed meanwhile (another took the source over)
+/// drops the result: the other worker's is the one recorded.
 fn finish(
-    shared: &Fetcher,
-    store: &mut Store,
+    (shared, worker): (&Fetcher, &str),
+    (store, full_hosts): (&mut Store, &mut HashMap<String, DateTime<Utc>>),
     queue: &mut DueQueue,
     running: &Running,
     result: Result<Fetched, SourceError>,
-    metrics: &Metrics,
-    progress: Progress<'_>,
+    (metrics, progress): (&Metrics, Progress<'_>),
 ) -> Result<bool, RunError> {
     store.mark_fetching(&running.name, None)?;
+    // Its host has a slot free again, for this worker at least.
+    if let Some(h) = shared.source(&running.name).and_then(host) {
+        full_hosts.remove(h);
+    }
     // A source removed by a reload while it was fetched: its result goes.
     let Some(src) = shared.source(&running.name) else {
+        store.release(&running.name, worker)?;
         return Ok(false);
     };
     store.begin_batch()?;
@@ -175,6 +227,18 @@ fn finish(
         result,
         running.now,
     );
+    let held = match &outcome {
+        Ok(_) => store.release_held(&src.name, worker, Utc::now())?,
+        Err(_) => true,
+    };
+    if !held {
+        store.abandon_batch()?;
+        tracing::warn!(source = %src.name, "Lease lapsed while fetching; another worker has the source, so this result is dropped.");
+        if let Some(due) = due_time(src, store)? {
+            queue.push(Reverse((due, src.name.clone())));
+        }
+        return Ok(false);
+    }
     store.end_batch()?;
     let outcome = outcome?;
     metrics.fetched(&src.name, &outcome, running.started.elapsed());
@@ -220,9 +284,20 @@ pub async fn run(
     metrics: &Metrics,
     progress: Progress<'_>,
 ) -> Result<(), RunError> {
-    let mut store = Store::for_run(&settings, false)?;
-    store.clear_fetching()?;
+    let mut store = Store::for_run(&settings, false, true)?;
+    let worker = worker_id();
+    if store.is_shared() {
+        store.join_workers(&worker, &settings.fingerprint, Utc::now())?;
+        tracing::info!(worker = %worker, "Sharing the sources with the other workers on this database.");
+    } else {
+        store.clear_fetching()?;
+    }
     tracing::info!(sources = settings.sources.len(), "Daemon started.");
+    // Leases are renewed three times a lease, while there are any.
+    let renew_every = LEASE / 3;
+    let mut renew_at = tokio::time::Instant::now() + renew_every;
+    // Hosts at their limit across the workers, until when not to ask.
+    let mut full_hosts: HashMap<String, DateTime<Utc>> = HashMap::new();
     let mut shared = Fetcher::new(settings)?;
     publish(&shared.settings, &mut store)?;
     let mut queue = queue(&shared.settings, &store)?;
@@ -247,7 +322,13 @@ pub async fn run(
             if running.values().any(|r| r.name == name) {
                 continue;
             }
-            match launch(&shared, &store, &name, next_id, &done_tx)? {
+            match launch(
+                &shared,
+                (&store, &mut full_hosts),
+                (&name, &worker),
+                next_id,
+                &done_tx,
+            )? {
                 Launch::Started(fetch) => {
                     running.insert(next_id, fetch);
                     next_id += 1;
@@ -275,10 +356,13 @@ pub async fn run(
         if let Some(at) = publish_at {
             wake_at = wake_at.min(at);
         }
+        if store.is_shared() {
+            wake_at = wake_at.min(renew_at);
+        }
         tokio::select! {
             Some((id, result)) = done_rx.recv() => {
                 if let Some(done) = running.remove(&id)
-                    && finish(&shared, &mut store, &mut queue, &done, result, metrics, progress)?
+                    && finish((&shared, &worker), (&mut store, &mut full_hosts), &mut queue, &done, result, (metrics, progress))?
                 {
                     publish_at.get_or_insert_with(|| {
                         tokio::time::Instant::now() + shared.settings.publish_delay
@@ -288,23 +372,36 @@ pub async fn run(
             () = tokio::time::sleep_until(wake_at) => {}
             () = signals.stop.cancelled() => break,
             () = signals.reload.notified() => {
-                match crate::config::load(config_path) {
+                let loaded = crate::config::load(config_path).map_err(anyhow::Error::from).and_then(|new| {
+                    // Workers run one feeds.toml: a changed one is taken
+                    // only while no other worker runs the old one.
+                    store.join_workers(&worker, &new.fingerprint, Utc::now())?;
+                    Ok(new)
+                });
+                match loaded {
                     Ok(new) => {
                         tracing::info!(sources = new.sources.len(), "Reloaded feeds.toml.");
                         if new.state_file != shared.settings.state_file
                             || new.database_url != shared.settings.database_url
                         {
                             // The old store (and its run lock) goes first.
+                            store.leave_workers(&worker)?;
                             drop(store);
-                            store = Store::for_run(&new, false)?;
+                            store = Store::for_run(&new, false, true)?;
+                            store.join_workers(&worker, &new.fingerprint, Utc::now())?;
                         }
                         shared = Fetcher::new(new)?;
                         queue = self::queue(&shared.settings, &store)?;
                         publish(&shared.settings, &mut store)?;
                     }
-                    Err(e) => tracing::error!(error = %format!("{e:#}"), "The new feeds.toml is invalid; keeping the old one."),
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "The new feeds.toml was not taken; keeping the old one."),
                 }
             }
+        }
+        if store.is_shared() && renew_at <= tokio::time::Instant::now() {
+            let names: Vec<String> = running.values().map(|r| r.name.clone()).collect();
+            store.renew_leases(&worker, &names, Utc::now())?;
+            renew_at = tokio::time::Instant::now() + renew_every;
         }
         if publish_at.is_some_and(|at| at <= tokio::time::Instant::now()) {
             publish_at = None;
@@ -321,7 +418,12 @@ pub async fn run(
         };
         if let Some(done) = running.remove(&id) {
             finish(
-                &shared, &mut store, &mut queue, &done, result, metrics, progress,
+                (&shared, &worker),
+                (&mut store, &mut full_hosts),
+                &mut queue,
+                &done,
+                result,
+                (metrics, progress),
             )?;
         }
     }
@@ -329,6 +431,7 @@ pub async fn run(
         abandoned.handle.abort();
         store.mark_fetching(&abandoned.name, None)?;
     }
+    store.leave_workers(&worker)?;
     // The last publish's hubs are told within the grace too, not forgotten.
     let written = publish_if_needed(&shared.settings, &mut store)?;
     let pings = crate::websub::pings(&shared.settings, &written);

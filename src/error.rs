@@ -185,6 +185,12 @@ pub enum StoreError {
         /// The database URL, without its password.
         url: String,
     },
+    /// This daemon may not join the workers sharing the database.
+    #[error("not joining the workers sharing the state database: {reason}")]
+    Refused {
+        /// Why.
+        reason: String,
+    },
     /// A query failed.
     #[error("state query: {context}")]
     Query {

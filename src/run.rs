@@ -132,7 +132,7 @@ pub async fn run_with(
 ) -> Result<RunReport, RunError> {
     // Run under the run lock (or on a copy of the state): a new state
     // file is filled fast, without a journal, and settled before publishing.
-    let mut store = Store::for_run(settings, true)?;
+    let mut store = Store::for_run(settings, true, false)?;
     let sources = cycle(settings, &mut store, options, cancel, progress).await?;
     store.settle(&settings.state_file)?;
     let written = publish_if_needed(settings, &mut store)?;
@@ -146,6 +146,7 @@ pub async fn run_with(
 /// # Errors
 /// When an output cannot be written.
 pub fn publish_if_needed(settings: &Settings, store: &mut Store) -> Result<Vec<Written>, RunError> {
+    let folder = settings.output_dir.display().to_string();
     let files_present = settings.outputs.iter().all(|o| {
         o.formats.iter().all(|f| {
             settings
@@ -155,12 +156,12 @@ pub fn publish_if_needed(settings: &Settings, store: &mut Store) -> Result<Vec<W
         })
     });
     if files_present
-        && store.published_fingerprint()?.as_deref() == Some(settings.fingerprint.as_str())
+        && store.published_fingerprint(&folder)?.as_deref() == Some(settings.fingerprint.as_str())
     {
         return Ok(Vec::new());
     }
     let written = publish::publish_all(settings, store)?;
-    store.set_published_fingerprint(&settings.fingerprint)?;
+    store.set_published_fingerprint(&folder, &settings.fingerprint)?;
     let now = Utc::now();
     for output in &settings.outputs {
         let files: Vec<&Written> = written

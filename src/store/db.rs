@@ -228,6 +228,35 @@ impl Db {
         }
     }
 
+    /// Runs several statements whose results are not needed, in order. On
+    /// PostgreSQL they are sent together and their answers read together
+    /// (pipelined): one round trip instead of one each, which is most of a
+    /// statement's cost there.
+    pub(crate) fn execute_all<'a>(
+        &self,
+        statements: impl IntoIterator<Item = (&'a str, &'a [&'a dyn Param])>,
+    ) -> Result<(), DbError> {
+        match &self.backend {
+            Backend::Sqlite(_) => {
+                for (sql, params) in statements {
+                    self.execute(sql, params)?;
+                }
+                Ok(())
+            }
+            Backend::Postgres(pg) => {
+                let mut prepared = Vec::new();
+                for (sql, params) in statements {
+                    prepared.push((Self::pg_statement(pg, sql)?, Self::pg_params(params)));
+                }
+                let sent = prepared
+                    .iter()
+                    .map(|(statement, params)| pg.client.execute(statement, params));
+                futures::executor::block_on(futures::future::try_join_all(sent))?;
+                Ok(())
+            }
+        }
+    }
+
     /// Runs statements without parameters, separated by `;`.
     pub(crate) fn batch(&self, sql: &str) -> Result<(), DbError> {
         match &self.backend {

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use super::db::{Db, DbError, Row, params};
+use super::db::{Db, DbError, Param, Row, params};
 use super::{
     Attribution, Batch, RecordStats, Store, StoredItem, When, feed_url, from_ts, json_list,
     location_key, parse_list, to_ts,
@@ -39,29 +39,40 @@ impl Store {
             validators,
             full_text,
         } = *batch;
+        let location = location_key(&source.location);
+        let (at, next_due_ms) = (to_ts(now), when.next_due.timestamp_millis());
+        let (site_link, self_link) = (
+            meta.site_link.as_ref().map(Url::as_str),
+            meta.self_link.as_ref().map(Url::as_str),
+        );
         self.atomically("committing source result", |tx| {
-            Self::touch_source(tx, source, when)?;
-            Self::mark_healthy(tx, source, now)?;
-            tx.execute(
-                "UPDATE sources SET title = ?2, site_link = ?3, feed_id = ?4, etag = ?5, last_modified = ?6,
-                    self_link = ?7
-                 WHERE name = ?1",
-                params![
-                    source.name,
-                    meta.title,
-                    meta.site_link.as_ref().map(Url::as_str),
-                    meta.feed_id,
-                    validators.etag,
-                    validators.last_modified,
-                    meta.self_link.as_ref().map(Url::as_str)
-                ],
-            )
+            // Sent together: none of their answers is needed.
+            tx.execute_all([
+                (
+                    super::sources::TOUCH_SOURCE,
+                    params![source.name, location, at, next_due_ms, source.priority],
+                ),
+                (super::sources::MARK_HEALTHY, params![source.name, at]),
+                (
+                    "UPDATE sources SET title = ?2, site_link = ?3, feed_id = ?4, etag = ?5,
+                        last_modified = ?6, self_link = ?7
+                     WHERE name = ?1",
+                    params![
+                        source.name,
+                        meta.title,
+                        site_link,
+                        meta.feed_id,
+                        validators.etag,
+                        validators.last_modified,
+                        self_link
+                    ],
+                ),
+                // The outputs no longer match the state until they are
+                // rebuilt; forgetting it here, in this transaction,
+                // survives a crash before the publish.
+                ("DELETE FROM meta WHERE key LIKE 'published%'", &[]),
+            ])
             .map_err(query("storing source meta"))?;
-            // The outputs no longer match the state until they are rebuilt;
-            // forgetting it here, in this transaction, survives a crash before
-            // the publish.
-            tx.execute("DELETE FROM meta WHERE key = 'published'", &[])
-                .map_err(query("marking outputs stale"))?;
             let mut stats = RecordStats::default();
             let revision = next_revision(tx)?;
             // A source read for the first time has no entries to look up:
@@ -86,13 +97,17 @@ impl Store {
                     (&mut stats, first_keys.as_mut()),
                 )?;
             }
-            for key in unchanged {
-                tx.execute(
-            "UPDATE item_sources SET last_seen = ?3 WHERE source = ?1 AND key = ?2",
-            params![source.name, key, to_ts(now)],
-        )
-                .map_err(query("touching listed entry"))?;
-            }
+            let touched: Vec<[&dyn Param; 3]> = unchanged
+                .iter()
+                .map(|key| [&source.name as &dyn Param, key, &at])
+                .collect();
+            tx.execute_all(touched.iter().map(|p| {
+                (
+                    "UPDATE item_sources SET last_seen = ?3 WHERE source = ?1 AND key = ?2",
+                    &p[..],
+                )
+            }))
+            .map_err(query("touching listed entries"))?;
             apply_retention(tx, source, retention, (now, revision))?;
             if source.full_text.is_some() {
                 record_full_text(tx, source, full_text)?;

@@ -24,6 +24,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::Connection;
 use url::Url;
 
+pub use cluster::{Claim, LEASE};
 use db::Db;
 pub use db::DbError;
 
@@ -31,6 +32,7 @@ use crate::config::Location;
 use crate::error::{StoreError, query};
 use crate::model::{Article, SourceMeta, Validators};
 
+mod cluster;
 mod db;
 mod items;
 mod published;
@@ -55,6 +57,10 @@ pub struct SourceState {
     pub moved_to: Option<Url>,
     /// Why the source is disabled, if it is.
     pub disabled: Option<String>,
+    /// The due time as stored (milliseconds), whatever the location: a
+    /// worker claims the source only while it is unchanged, so a source
+    /// another worker fetched since it was read is not fetched again.
+    pub stored_due_ms: Option<i64>,
 }
 
 /// The time of a source result and when the source is next due.
@@ -266,11 +272,14 @@ impl Store {
         let db = Db::postgres(url).map_err(fail)?;
         // Two processes creating the tables at once would collide: the
         // first takes this lock, the second waits and finds them made.
-        db.batch(&format!(
-            "SELECT pg_advisory_lock({SCHEMA_LOCK}); {} SELECT pg_advisory_unlock({SCHEMA_LOCK});",
-            schema::POSTGRES
-        ))
-        .map_err(fail)?;
+        // Three calls, not one: statements sent together are one
+        // transaction, which would commit the tables after the unlock.
+        db.batch(&format!("SELECT pg_advisory_lock({SCHEMA_LOCK})"))
+            .map_err(fail)?;
+        let made = db.batch(schema::POSTGRES);
+        db.batch(&format!("SELECT pg_advisory_unlock({SCHEMA_LOCK})"))
+            .map_err(fail)?;
+        made.map_err(fail)?;
         Ok(Self { db, filling: None })
     }
 
@@ -289,8 +298,9 @@ impl Store {
     /// The state `settings` name, for a run or the daemon: the state file
     /// opened as [`Store::open_locked`] (the caller holds the file lock),
     /// or the PostgreSQL database with its run lock held for as long as
-    /// this store is open: one process writes a database at a time (the
-    /// lock ends with the connection, so a killed process frees it).
+    /// this store is open (the lock ends with the connection, so a killed
+    /// process frees it): a run holds it alone; daemons (`worker`) share
+    /// it, with each other but not with a run.
     ///
     /// # Errors
     /// As [`Store::connect`] or [`Store::open_locked`]; [`StoreError::Busy`]
@@ -298,18 +308,22 @@ impl Store {
     pub fn for_run(
         settings: &crate::config::Settings,
         fast_fill: bool,
+        worker: bool,
     ) -> Result<Self, StoreError> {
         let Some(url) = &settings.database_url else {
             return Self::open_locked(&settings.state_file, fast_fill);
         };
         let store = Self::connect(url)?;
+        // A run writes alone; daemons share the database with each other
+        // (as workers, see `cluster`), not with a run.
+        let lock = if worker {
+            "pg_try_advisory_lock_shared"
+        } else {
+            "pg_try_advisory_lock"
+        };
         let held: bool = store
             .db
-            .query_row(
-                &format!("SELECT pg_try_advisory_lock({RUN_LOCK})"),
-                &[],
-                |r| r.get(0),
-            )
+            .query_row(&format!("SELECT {lock}({RUN_LOCK})"), &[], |r| r.get(0))
             .map_err(query("taking the run lock"))?;
         if held {
             Ok(store)
@@ -519,6 +533,18 @@ impl Store {
     /// On a failed query.
     pub fn begin_batch(&mut self) -> Result<(), StoreError> {
         self.db.begin().map_err(query("starting a batch"))
+    }
+
+    /// Rolls the open batch back: nothing recorded since
+    /// [`Store::begin_batch`] stays.
+    ///
+    /// # Errors
+    /// On a failed query.
+    pub fn abandon_batch(&mut self) -> Result<(), StoreError> {
+        if !self.db.in_transaction() {
+            return Ok(());
+        }
+        self.db.rollback().map_err(query("rolling a batch back"))
     }
 
     /// Commits the open batch.

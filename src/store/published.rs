@@ -482,28 +482,37 @@ impl Store {
 
 /// Which outputs match the state, and when each was last written.
 impl Store {
-    /// The fingerprint the outputs were last built from, if they are current.
+    /// The fingerprint the outputs in `folder` were last built from, if
+    /// they are current. Kept per folder: workers sharing a database each
+    /// publish into their own, and one's publish says nothing of another's.
     ///
     /// # Errors
     /// On a failed query.
-    pub fn published_fingerprint(&self) -> Result<Option<String>, StoreError> {
+    pub fn published_fingerprint(&self, folder: &str) -> Result<Option<String>, StoreError> {
         self.db
-            .query_opt("SELECT value FROM meta WHERE key = 'published'", &[], |r| {
-                r.get(0)
-            })
+            .query_opt(
+                "SELECT value FROM meta WHERE key = 'published:' || ?1",
+                params![folder],
+                |r| r.get(0),
+            )
             .map_err(query("reading the publish fingerprint"))
     }
 
-    /// Records that the outputs now match the state, built from `fingerprint`.
+    /// Records that the outputs in `folder` now match the state, built
+    /// from `fingerprint`.
     ///
     /// # Errors
     /// On a failed query.
-    pub fn set_published_fingerprint(&mut self, fingerprint: &str) -> Result<(), StoreError> {
+    pub fn set_published_fingerprint(
+        &mut self,
+        folder: &str,
+        fingerprint: &str,
+    ) -> Result<(), StoreError> {
         self.db
             .execute(
-                "INSERT INTO meta (key, value) VALUES ('published', ?1)
+                "INSERT INTO meta (key, value) VALUES ('published:' || ?1, ?2)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![fingerprint],
+                params![folder, fingerprint],
             )
             .map(drop)
             .map_err(query("recording the publish fingerprint"))

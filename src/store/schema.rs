@@ -168,7 +168,20 @@ CREATE TABLE IF NOT EXISTS sources (
     consecutive_failures BIGINT NOT NULL DEFAULT 0,
     next_due_ms          BIGINT,
     moved_to             TEXT,
-    disabled             TEXT
+    disabled             TEXT,
+    -- The worker fetching it, until when (see store/cluster.rs), and the
+    -- host it is fetched from, for the cluster-wide per-host limit.
+    lease_owner          TEXT,
+    lease_until_ms       BIGINT,
+    host                 TEXT
+);
+CREATE INDEX IF NOT EXISTS sources_leased ON sources(host, lease_until_ms);
+-- The daemons sharing this database, each with its feeds.toml's fingerprint
+-- and when it last said it was alive.
+CREATE TABLE IF NOT EXISTS workers (
+    id          TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    seen_ms     BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -220,6 +233,48 @@ CREATE TABLE IF NOT EXISTS full_text (
     last_error TEXT,
     PRIMARY KEY (source, link)
 );
+-- A worker's claim on a source (see store/cluster.rs), in one round trip:
+-- under a lock on the host's name, the host's live leases are counted
+-- (each statement here sees what committed before it), then the source is
+-- leased if no other worker holds it and it was not fetched since the
+-- worker read it. Answers 'taken', 'host_full', 'changed' or 'busy:UNTIL'.
+CREATE OR REPLACE FUNCTION feedloom_claim(
+    p_name TEXT, p_location TEXT, p_worker TEXT, p_until BIGINT, p_host TEXT,
+    p_now BIGINT, p_seen BIGINT, p_per_host BIGINT
+) RETURNS TEXT LANGUAGE plpgsql AS $claim$
+DECLARE
+    leased BIGINT;
+    got TEXT;
+    held_by TEXT;
+    held_until BIGINT;
+BEGIN
+    IF p_host IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(hashtext(p_host));
+        SELECT COUNT(*) INTO leased FROM sources
+            WHERE host = p_host AND lease_until_ms >= p_now AND name <> p_name;
+        IF leased >= p_per_host THEN
+            RETURN 'host_full';
+        END IF;
+    END IF;
+    INSERT INTO sources (name, location, lease_owner, lease_until_ms, host, fetching_since_ms)
+        VALUES (p_name, p_location, p_worker, p_until, p_host, p_now)
+        ON CONFLICT (name) DO UPDATE SET lease_owner = excluded.lease_owner,
+            lease_until_ms = excluded.lease_until_ms, host = excluded.host,
+            fetching_since_ms = excluded.fetching_since_ms
+        WHERE (sources.lease_owner IS NULL OR sources.lease_owner = excluded.lease_owner
+               OR sources.lease_until_ms < p_now)
+          AND sources.next_due_ms IS NOT DISTINCT FROM p_seen
+        RETURNING name INTO got;
+    IF got IS NOT NULL THEN
+        RETURN 'taken';
+    END IF;
+    SELECT lease_owner, lease_until_ms INTO held_by, held_until FROM sources WHERE name = p_name;
+    IF held_by IS NOT NULL AND held_by <> p_worker AND held_until >= p_now THEN
+        RETURN 'busy:' || held_until;
+    END IF;
+    RETURN 'changed';
+END
+$claim$;
 CREATE TABLE IF NOT EXISTS layouts (
     file          TEXT PRIMARY KEY,
     basis         BYTEA NOT NULL,

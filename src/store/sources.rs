@@ -11,6 +11,24 @@ use crate::config::SourceConfig;
 use crate::error::{StoreError, query};
 use crate::model::Validators;
 
+/// An attempt on a source: `(name, location, attempt time, next due in
+/// ms, priority)`. A changed location starts afresh: no move, not disabled.
+pub(super) const TOUCH_SOURCE: &str =
+    "INSERT INTO sources (name, location, last_attempt, next_due_ms, priority)
+     VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT(name) DO UPDATE SET
+        moved_to = CASE WHEN sources.location = excluded.location THEN sources.moved_to END,
+        disabled = CASE WHEN sources.location = excluded.location THEN sources.disabled END,
+        location = excluded.location,
+        last_attempt = excluded.last_attempt,
+        next_due_ms = excluded.next_due_ms,
+        priority = excluded.priority";
+
+/// A success: `(name, time)`.
+pub(super) const MARK_HEALTHY: &str =
+    "UPDATE sources SET last_success = ?2, last_error = NULL, consecutive_failures = 0
+     WHERE name = ?1";
+
 impl Store {
     /// The state a fetch starts from. Validators are dropped when the
     /// source's location changed since they were stored.
@@ -41,7 +59,8 @@ impl Store {
                 },
             )
             .map_err(query("reading source state"))?;
-        Ok(match row {
+        let stored_due_ms = row.as_ref().and_then(|r| r.3);
+        let state = match row {
             Some((
                 loc,
                 etag,
@@ -69,9 +88,14 @@ impl Store {
                     failures: u32::try_from(failures).unwrap_or(u32::MAX),
                     moved_to: moved_to.and_then(|m| Url::parse(&m).ok()),
                     disabled,
+                    stored_due_ms,
                 }
             }
             _ => SourceState::default(),
+        };
+        Ok(SourceState {
+            stored_due_ms,
+            ..state
         })
     }
 
@@ -80,17 +104,8 @@ impl Store {
         source: &SourceConfig,
         when: When,
     ) -> Result<(), StoreError> {
-        // A changed location starts afresh: no move, not disabled.
         tx.execute(
-            "INSERT INTO sources (name, location, last_attempt, next_due_ms, priority)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(name) DO UPDATE SET
-                moved_to = CASE WHEN sources.location = excluded.location THEN sources.moved_to END,
-                disabled = CASE WHEN sources.location = excluded.location THEN sources.disabled END,
-                location = excluded.location,
-                last_attempt = excluded.last_attempt,
-                next_due_ms = excluded.next_due_ms,
-                priority = excluded.priority",
+            TOUCH_SOURCE,
             params![
                 source.name,
                 location_key(&source.location),
@@ -134,24 +149,18 @@ impl Store {
         source: &SourceConfig,
         when: When,
     ) -> Result<(), StoreError> {
+        let location = location_key(&source.location);
+        let (at, next_due_ms) = (to_ts(when.now), when.next_due.timestamp_millis());
         self.atomically("committing not-modified", |tx| {
-            Self::touch_source(tx, source, when)?;
-            Self::mark_healthy(tx, source, when.now)
+            tx.execute_all([
+                (
+                    TOUCH_SOURCE,
+                    params![source.name, location, at, next_due_ms, source.priority],
+                ),
+                (MARK_HEALTHY, params![source.name, at]),
+            ])
+            .map_err(query("recording success"))
         })
-    }
-
-    pub(super) fn mark_healthy(
-        tx: &Db,
-        source: &SourceConfig,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        tx.execute(
-            "UPDATE sources SET last_success = ?2, last_error = NULL, consecutive_failures = 0
-             WHERE name = ?1",
-            params![source.name, to_ts(now)],
-        )
-        .map_err(query("recording success"))?;
-        Ok(())
     }
 
     /// Remembers a permanent redirect: the source is read from `to` until
@@ -269,6 +278,8 @@ impl Store {
     /// Marks a source as being fetched since `since` (`None`: not any
     /// more), for `feedloom status` while the daemon runs. A source the
     /// state has never seen gets its row when its first result is recorded.
+    /// Workers sharing a database mark it with their claim and its end
+    /// instead (see `cluster`).
     ///
     /// # Errors
     /// On a failed query.
@@ -277,6 +288,9 @@ impl Store {
         source: &str,
         since: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
+        if self.is_shared() {
+            return Ok(());
+        }
         self.db
             .execute(
                 "UPDATE sources SET fetching_since_ms = ?2 WHERE name = ?1",
