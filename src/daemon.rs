@@ -52,12 +52,13 @@ type DueQueue = BinaryHeap<Reverse<(DateTime<Utc>, String)>>;
 /// The due-time queue: every enabled source by when it is next due (or
 /// its host may be asked again, whichever is later).
 fn queue(settings: &Settings, store: &Store) -> Result<DueQueue, RunError> {
-    // The holds are read once, not once per source.
+    // The holds and the states are read once, not once per source.
     let holds = store.host_holds()?;
+    let states = store.source_states(&settings.sources)?;
     let mut heap = BinaryHeap::new();
-    for src in &settings.sources {
+    for (src, state) in settings.sources.iter().zip(&states) {
         let hold = host(src).and_then(|h| holds.get(h).copied());
-        if let Some(due) = due_of(&store.source_state(src)?, hold) {
+        if let Some(due) = due_of(state, hold) {
             heap.push(Reverse((due, src.name.clone())));
         }
     }

@@ -273,8 +273,8 @@ pub async fn cycle(
     let mut outcomes: Vec<Option<Outcome>> = vec![None; settings.sources.len()];
     let mut due = Vec::new();
     let holds = store.host_holds()?;
-    for (index, src) in settings.sources.iter().enumerate() {
-        let state = store.source_state(src)?;
+    let states = store.source_states(&settings.sources)?;
+    for (index, (src, state)) in settings.sources.iter().zip(states).enumerate() {
         if let Some(reason) = state.disabled {
             outcomes[index] = Some(Outcome::Disabled(reason));
             continue;

@@ -689,6 +689,31 @@ mod tests {
     }
 
     #[test]
+    fn all_states_read_at_once_are_each_sources_own() {
+        let dir = tempfile::tempdir().unwrap();
+        for (_backend, mut store) in test_stores(dir.path()) {
+            let (a, b, never) = (source("a"), source("b"), source("never"));
+            record(
+                &mut store,
+                &a,
+                &[article("One", "https://a.example/1", Some(5))],
+                1000,
+            );
+            store.record_failure(&b, "boom", when(2000)).unwrap();
+            store.disable(&b, "gone").unwrap();
+            let sources = [never.clone(), b.clone(), a.clone()];
+            let together = store.source_states(&sources).unwrap();
+            for (src, state) in sources.iter().zip(&together) {
+                let alone = store.source_state(src).unwrap();
+                assert_eq!(format!("{state:?}"), format!("{alone:?}"), "{}", src.name);
+            }
+            assert_eq!(together[1].failures, 1);
+            assert_eq!(together[1].disabled.as_deref(), Some("gone"));
+            assert!(together[0].next_due.is_none());
+        }
+    }
+
+    #[test]
     fn database_urls_lose_their_password_in_messages() {
         assert_eq!(
             redacted("postgres://loom:s3cret@db.example:5432/feeds"),
