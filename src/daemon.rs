@@ -112,6 +112,10 @@ enum Launch {
     /// Not due yet after all (its host asked to wait since it was queued):
     /// back in the queue for this time.
     Later(DateTime<Utc>),
+    /// Sharing the state: another worker has it, or its host is at its
+    /// limit across the workers; back in the queue for this time (not a
+    /// skipped fetch: it is only asked again).
+    Elsewhere(DateTime<Utc>),
     /// Disabled, or no longer in feeds.toml.
     Gone,
 }
@@ -149,7 +153,7 @@ fn launch(
     if let Some(until) = host(src).and_then(|h| full_hosts.get(h))
         && *until > Utc::now()
     {
-        return Ok(Launch::Later(*until));
+        return Ok(Launch::Elsewhere(*until));
     }
     let state = store.source_state(src)?;
     let Some(due) = due_with_hold(src, &state, store)? else {
@@ -166,15 +170,15 @@ fn launch(
         state.stored_due_ms,
     )? {
         Claim::Taken => {}
-        Claim::Busy(until) => return Ok(Launch::Later(until)),
+        Claim::Busy(until) => return Ok(Launch::Elsewhere(until)),
         Claim::HostFull(until) => {
             if let Some(h) = host(src) {
                 full_hosts.insert(h.to_owned(), until);
             }
-            return Ok(Launch::Later(until));
+            return Ok(Launch::Elsewhere(until));
         }
         // Fetched by another worker since it was read: read it again.
-        Claim::Changed => return Ok(Launch::Later(Utc::now())),
+        Claim::Changed => return Ok(Launch::Elsewhere(Utc::now())),
     }
     let precise = Utc::now();
     let now = precise.trunc_subsecs(0);
@@ -338,6 +342,7 @@ pub async fn run(
                     metrics.fetched(&name, &Outcome::Skipped, Duration::ZERO);
                     queue.push(Reverse((due, name)));
                 }
+                Launch::Elsewhere(due) => queue.push(Reverse((due, name))),
                 Launch::Gone => {}
             }
         }
